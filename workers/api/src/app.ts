@@ -1,0 +1,87 @@
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { createRouter } from "./lib/router";
+import { log } from "./lib/log";
+import { ApiError, problemResponse } from "./lib/problem";
+import { optionalAuth } from "./middleware/auth";
+import { requestContext } from "./middleware/request-context";
+import { albumRoutes } from "./routes/albums";
+import { artistRoutes } from "./routes/artists";
+import { authRoutes } from "./routes/auth";
+import { genreRoutes } from "./routes/genres";
+import { meRoutes } from "./routes/me";
+import { searchRoutes } from "./routes/search";
+import { trackRoutes } from "./routes/tracks";
+import { userRoutes } from "./routes/users";
+
+/** The api: every route under /v1, plus health and the OpenAPI document. */
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", requestContext);
+  app.use(
+    "*",
+    secureHeaders({
+      // JSON only: nothing here may be framed, sniffed or run as a page.
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      strictTransportSecurity: "max-age=31536000; includeSubDomains",
+      referrerPolicy: "strict-origin-when-cross-origin",
+    }),
+  );
+  app.use("/v1/*", optionalAuth);
+
+  app.get("/healthz", (c) => c.json({ ok: true, service: "api" }));
+
+  app.route("/v1/auth", authRoutes);
+  app.route("/v1/me", meRoutes);
+  app.route("/v1/users", userRoutes);
+  app.route("/v1/artists", artistRoutes);
+  app.route("/v1/albums", albumRoutes);
+  app.route("/v1/tracks", trackRoutes);
+  app.route("/v1/genres", genreRoutes);
+  app.route("/v1/search", searchRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge Music API",
+      version: "1.0.0",
+      description:
+        "Errors are RFC 9457 problem+json bodies with a stable `code`. Lists are cursor-paginated: pass `nextCursor` back as `cursor`.",
+    },
+  });
+
+  app.notFound((c) =>
+    problemResponse(404, "ROUTE_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`, c.get("requestId")),
+  );
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? crypto.randomUUID();
+    if (err instanceof ApiError) {
+      return problemResponse(err.status, err.code, err.detail, requestId, err.extras, err.headers);
+    }
+    if (err instanceof HTTPException) {
+      // Hono's own refusals: unparseable JSON bodies, mostly.
+      const malformed = err.status === 400 && /json/i.test(err.message);
+      return problemResponse(
+        err.status,
+        malformed ? "MALFORMED_JSON" : "BAD_REQUEST",
+        malformed ? "The request body is not valid JSON." : err.message,
+        requestId,
+      );
+    }
+    log("error", "unhandled error", {
+      requestId,
+      path: c.req.path,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
+    return problemResponse(500, "INTERNAL", "Something went wrong on our side.", requestId);
+  });
+
+  return app;
+}

@@ -1,0 +1,35 @@
+const encoder = new TextEncoder();
+
+/** base64url without padding. */
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const normal = text.replaceAll("-", "+").replaceAll("_", "/");
+  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+export function randomBytes(length: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(length));
+}
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Constant-time equality for secrets; length leaks, content does not. */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** Prefixed random id, e.g. `trk_5f0c...` (96 random bits). */
+export function newId(prefix: string): string {
+  const hex = [...randomBytes(12)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${prefix}_${hex}`;
+}

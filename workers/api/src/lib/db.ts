@@ -1,0 +1,16 @@
+import type { BatchItem } from "drizzle-orm/batch";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+
+export type Db = DrizzleD1Database;
+export type Query = BatchItem<"sqlite">;
+
+export function createDb(d1: D1Database): Db {
+  return drizzle(d1);
+}
+
+/** Runs queries atomically in one D1 batch (an implicit transaction). */
+export async function runBatch(db: Db, queries: Query[]): Promise<void> {
+  const [first, ...rest] = queries;
+  if (!first) return;
+  await db.batch([first, ...rest]);
+}

@@ -1,0 +1,24 @@
+import type { Config } from "../lib/config";
+import { createDb } from "../lib/db";
+import { AlbumService } from "./albums";
+import { ArtistService } from "./artists";
+import { AuthService } from "./auth";
+import { GenreService } from "./genres";
+import { SearchService } from "./search";
+import { TrackService } from "./tracks";
+
+export type Services = ReturnType<typeof buildServices>;
+
+/** Every service of one request, sharing one D1 handle; built by a middleware. */
+export function buildServices(env: Env, config: Config) {
+  const db = createDb(env.DB);
+  const genres = new GenreService(db);
+  return {
+    auth: new AuthService(db, config),
+    artists: new ArtistService(db),
+    albums: new AlbumService(db, genres),
+    tracks: new TrackService(db, genres),
+    genres,
+    search: new SearchService(db),
+  };
+}

@@ -1,0 +1,185 @@
+import { eq, inArray, sql, type SQL } from "drizzle-orm";
+import { albums, artists, genres, tracks } from "@edge-music/core/db/schema";
+import { ftsPrefixQuery, searchWords, trigrams } from "@edge-music/core/search-text";
+import type { Viewer } from "../app-env";
+import type { Db } from "../lib/db";
+import { decodeCursor, encodeCursor } from "../lib/pagination";
+import { ApiError } from "../lib/problem";
+import { toAlbumView, type AlbumView } from "./album-view";
+import { iso } from "./catalog-access";
+import type { SearchKind } from "./search-index";
+import { trackColumns, toTrackView, type TrackView } from "./track-view";
+
+/** How a result list was found: every word as typed, or by the typo-tolerant fallback. */
+export type MatchMode = "exact" | "fuzzy";
+
+export type ArtistHit = { id: string; name: string; bio: string; createdAt: string };
+export type SearchResult = {
+  items: (TrackView | ArtistHit | AlbumView)[];
+  nextCursor: string | null;
+  match: MatchMode;
+};
+export type Suggestion = { type: SearchKind; id: string; text: string; subtitle: string };
+
+/** Results the fallback considers at most, and the share of trigrams a result must hold. */
+const FUZZY_CANDIDATES_MAX = 500;
+const FUZZY_MIN_SHARE = 0.5;
+export const SUGGEST_LIMIT = 8;
+
+const POPULARITY = sql`coalesce(t.popularity, a.popularity, al.popularity, 0)`;
+
+type Hit = { kind: SearchKind; refId: string };
+
+/**
+ * Search over the FTS5 index: every word must match (the last as a prefix), ranked by
+ * relevance (bm25, title weighted over artist/album names) and then popularity. When that
+ * finds nothing, trigram overlap tolerates typos.
+ */
+export class SearchService {
+  constructor(private readonly db: Db) {}
+
+  async search(
+    viewer: Viewer | null,
+    query: { q: string; type: SearchKind; limit: number; cursor?: string | undefined },
+  ): Promise<SearchResult> {
+    const words = searchWords(query.q);
+    const cursor = decodeCursor(query.cursor);
+    const offset = cursor ? Number(cursor[0]) : 0;
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new ApiError(400, "INVALID_CURSOR", "The cursor is not one this list handed out.");
+    }
+    let match: MatchMode = cursor?.[1] === "fuzzy" ? "fuzzy" : "exact";
+    if (words.length === 0) return { items: [], nextCursor: null, match };
+    const fetch = { kinds: [query.type], limit: query.limit + 1, offset };
+    let hits = match === "exact" ? await this.exact(viewer, words, fetch) : [];
+    if (hits.length === 0 && offset === 0) {
+      match = "fuzzy";
+      hits = await this.fuzzy(viewer, words, fetch);
+    }
+    const page = hits.slice(0, query.limit);
+    const nextCursor =
+      hits.length > query.limit ? encodeCursor([offset + query.limit, match]) : null;
+    return { items: await this.hydrate(query.type, page), nextCursor, match };
+  }
+
+  /** Type-ahead: a few mixed tracks, artists and albums for a partial query. */
+  async suggest(viewer: Viewer | null, q: string): Promise<{ items: Suggestion[]; match: MatchMode }> {
+    const words = searchWords(q);
+    if (words.length === 0) return { items: [], match: "exact" };
+    const fetch = { kinds: ["track", "artist", "album"] as SearchKind[], limit: SUGGEST_LIMIT, offset: 0 };
+    let match: MatchMode = "exact";
+    let hits = await this.exact(viewer, words, fetch, true);
+    if (hits.length === 0) {
+      match = "fuzzy";
+      hits = await this.fuzzy(viewer, words, fetch, true);
+    }
+    return {
+      items: hits.map((h) => ({
+        type: h.kind,
+        id: h.refId,
+        text: h.name ?? "",
+        subtitle: h.context ?? "",
+      })),
+      match,
+    };
+  }
+
+  private async exact(
+    viewer: Viewer | null,
+    words: string[],
+    fetch: { kinds: SearchKind[]; limit: number; offset: number },
+    withText = false,
+  ) {
+    const text = withText ? sql`, search_fts.name AS name, search_fts.context AS context` : sql``;
+    return this.db.all<Hit & { name?: string; context?: string }>(sql`
+      SELECT d.kind AS kind, d.ref_id AS refId, ${POPULARITY} AS popularity ${text}
+      FROM search_fts
+      JOIN search_docs d ON d.rowid = search_fts.rowid
+      ${this.popularityJoins()}
+      WHERE search_fts MATCH ${ftsPrefixQuery(words)}
+        AND ${this.kindAndVisibility(viewer, fetch.kinds)}
+      ORDER BY round(bm25(search_fts, 10.0, 2.0), 2), popularity DESC, d.rowid
+      LIMIT ${fetch.limit} OFFSET ${fetch.offset}`);
+  }
+
+  /** Candidates sharing trigrams with the query, kept when they hold enough of them. */
+  private async fuzzy(
+    viewer: Viewer | null,
+    words: string[],
+    fetch: { kinds: SearchKind[]; limit: number; offset: number },
+    withText = false,
+  ) {
+    const grams = trigrams(words);
+    if (grams.length === 0) return [];
+    const matchExpr = grams.map((g) => `"${g}"`).join(" OR ");
+    const hitsExpr = sql.join(
+      grams.map((g) => sql`(instr(search_trigram.text, ${g}) > 0)`),
+      sql` + `,
+    );
+    const minHits = Math.max(1, Math.ceil(grams.length * FUZZY_MIN_SHARE));
+    const text = withText
+      ? sql`, (SELECT name FROM search_fts WHERE rowid = c.rowid) AS name,
+             (SELECT context FROM search_fts WHERE rowid = c.rowid) AS context`
+      : sql``;
+    return this.db.all<Hit & { name?: string; context?: string }>(sql`
+      SELECT c.kind AS kind, c.refId AS refId ${text} FROM (
+        SELECT d.rowid AS rowid, d.kind AS kind, d.ref_id AS refId, ${hitsExpr} AS hits,
+          ${POPULARITY} AS popularity
+        FROM search_trigram
+        JOIN search_docs d ON d.rowid = search_trigram.rowid
+        ${this.popularityJoins()}
+        WHERE search_trigram MATCH ${matchExpr}
+          AND ${this.kindAndVisibility(viewer, fetch.kinds)}
+        LIMIT ${FUZZY_CANDIDATES_MAX}
+      ) c
+      WHERE c.hits >= ${minHits}
+      ORDER BY c.hits DESC, c.popularity DESC, c.rowid
+      LIMIT ${fetch.limit} OFFSET ${fetch.offset}`);
+  }
+
+  /** Joins that give each document its entity's popularity and, for tracks, visibility. */
+  private popularityJoins(): SQL {
+    return sql`
+      LEFT JOIN tracks t ON d.kind = 'track' AND t.id = d.ref_id
+      LEFT JOIN artists a ON d.kind = 'artist' AND a.id = d.ref_id
+      LEFT JOIN albums al ON d.kind = 'album' AND al.id = d.ref_id`;
+  }
+
+  private kindAndVisibility(viewer: Viewer | null, kinds: SearchKind[]): SQL {
+    const kindList = sql.join(kinds.map((k) => sql`${k}`), sql`, `);
+    const own = viewer ? sql` OR t.owner_id = ${viewer.id}` : sql``;
+    return sql`d.kind IN (${kindList})
+      AND (d.kind <> 'track' OR t.visibility = 'public'${own})`;
+  }
+
+  private async hydrate(kind: SearchKind, hits: Hit[]): Promise<SearchResult["items"]> {
+    const ids = hits.map((h) => h.refId);
+    if (ids.length === 0) return [];
+    const order = new Map(ids.map((id, i) => [id, i]));
+    const byRank = <T extends { id: string }>(items: T[]) =>
+      items.sort((x, y) => (order.get(x.id) ?? 0) - (order.get(y.id) ?? 0));
+    if (kind === "track") {
+      const rows = await this.db
+        .select(trackColumns)
+        .from(tracks)
+        .innerJoin(artists, eq(artists.id, tracks.artistId))
+        .leftJoin(albums, eq(albums.id, tracks.albumId))
+        .leftJoin(genres, eq(genres.id, tracks.genreId))
+        .where(inArray(tracks.id, ids));
+      return byRank(rows.map(toTrackView));
+    }
+    if (kind === "artist") {
+      const rows = await this.db.select().from(artists).where(inArray(artists.id, ids));
+      return byRank(
+        rows.map((a) => ({ id: a.id, name: a.name, bio: a.bio, createdAt: iso(a.createdAt) })),
+      );
+    }
+    const rows = await this.db
+      .select({ album: albums, artistName: artists.name, genreName: genres.name })
+      .from(albums)
+      .innerJoin(artists, eq(artists.id, albums.artistId))
+      .leftJoin(genres, eq(genres.id, albums.genreId))
+      .where(inArray(albums.id, ids));
+    return byRank(rows.map((r) => toAlbumView(r.album, r.artistName, r.genreName)));
+  }
+}

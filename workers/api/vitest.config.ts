@@ -1,0 +1,39 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+
+/** Test-only key ring: two keys so rotation (verify with an old kid) can be tested. */
+export const TEST_JWT_KEYS = {
+  k1: "test-key-one-0123456789abcdef0123456789abcdef",
+  k0: "test-key-old-0123456789abcdef0123456789abcdef",
+};
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: path.join(root, "wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+          TEST_JWT_KEYS: TEST_JWT_KEYS,
+          ENVIRONMENT: "test",
+          ADMIN_EMAILS: "admin@test.local, Root@Test.Local",
+          JWT_KEYS: JSON.stringify(TEST_JWT_KEYS),
+          JWT_ACTIVE_KID: "k1",
+          // Fewer rounds keep the suite fast; the stored hash records whatever count was used.
+          PASSWORD_PBKDF2_ITERATIONS: "2000",
+        },
+      },
+    }),
+  ],
+  test: {
+    name: "api",
+    root: here,
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    setupFiles: ["./test/setup.ts"],
+  },
+}));
