@@ -1,4 +1,6 @@
-import { sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import { searchDocs } from "@edge-music/core/db/schema";
+import { searchFts, searchTrigram } from "@edge-music/core/db/fts";
 import { foldText } from "@edge-music/core/search-text";
 import type { Db, Query } from "../lib/db";
 
@@ -8,19 +10,19 @@ export type SearchKind = "track" | "artist" | "album";
 export type SearchDocument = { kind: SearchKind; refId: string; name: string; context: string };
 
 /**
- * The statements that (re)index one entity, to run in the same D1 batch as the catalog
- * write so the index never disagrees with the catalog.
+ * The queries that (re)index one entity, to run in the same D1 batch as the catalog write
+ * so the index never disagrees with the catalog.
  */
 export function indexQueries(db: Db, doc: SearchDocument): Query[] {
-  const folded = foldText(`${doc.name} ${doc.context}`);
-  const rowid = sql`(SELECT rowid FROM search_docs WHERE kind = ${doc.kind} AND ref_id = ${doc.refId})`;
-  const statements = [
-    sql`INSERT INTO search_docs (kind, ref_id) VALUES (${doc.kind}, ${doc.refId})
-        ON CONFLICT (kind, ref_id) DO NOTHING`,
-    sql`DELETE FROM search_fts WHERE rowid = ${rowid}`,
-    sql`INSERT INTO search_fts (rowid, name, context) VALUES (${rowid}, ${doc.name}, ${doc.context})`,
-    sql`DELETE FROM search_trigram WHERE rowid = ${rowid}`,
-    sql`INSERT INTO search_trigram (rowid, text) VALUES (${rowid}, ${folded})`,
+  const rowid = sql`(SELECT ${searchDocs.rowid} FROM ${searchDocs} WHERE ${and(
+    eq(searchDocs.kind, doc.kind),
+    eq(searchDocs.refId, doc.refId),
+  )})`;
+  return [
+    db.insert(searchDocs).values({ kind: doc.kind, refId: doc.refId }).onConflictDoNothing(),
+    db.delete(searchFts).where(eq(searchFts.rowid, rowid)),
+    db.insert(searchFts).values({ rowid, name: doc.name, context: doc.context }),
+    db.delete(searchTrigram).where(eq(searchTrigram.rowid, rowid)),
+    db.insert(searchTrigram).values({ rowid, text: foldText(`${doc.name} ${doc.context}`) }),
   ];
-  return statements.map((statement) => db.run(statement));
 }
