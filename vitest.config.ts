@@ -2,6 +2,10 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    projects: ["workers/api/vitest.config.ts", "containers/transcoder/vitest.config.ts"],
+    projects: [
+      "workers/api/vitest.config.ts",
+      "workers/stream-gate/vitest.config.ts",
+      "containers/transcoder/vitest.config.ts",
+    ],
   },
 });

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { log } from "./log.js";
 
 /** Port the transcoder listens on when run by `npm start` (TRANSCODER_PORT overrides). */
 export const TRANSCODER_DEFAULT_PORT = 8789;

@@ -57,5 +57,5 @@ export function toTrackView(row: TrackRow): TrackView {
 
 /** The text a track is found by: its title, then its artist and album names. */
 export function trackSearchContext(artistName: string, albumTitle: string | null): string {
-  return `${artistName} ${albumTitle ?? ""}`.trim();
+  return albumTitle ? `${artistName} · ${albumTitle}` : artistName;
 }

@@ -1,0 +1,95 @@
+// Shared by `npm start`, `npm test` and the benchmarks: install what is missing, prepare
+// local secrets and the local D1 database. Plain Node, no dependencies, so it can run
+// before `npm ci` has.
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const STATE_DIR = path.join(ROOT, ".wrangler/state");
+
+const say = (message) => console.log(`[setup] ${message}`);
+
+/** `npm ci` when node_modules is missing or older than the lock file. */
+export function ensureDependencies() {
+  const marker = path.join(ROOT, "node_modules/.package-lock.json");
+  const lock = path.join(ROOT, "package-lock.json");
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say("installing npm packages (npm ci)…");
+  const run = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: "inherit" });
+  if (run.status !== 0) throw new Error("npm ci failed; see the output above");
+}
+
+const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
+
+/**
+ * ffmpeg, ffprobe and fpcalc for the transcoder: installed with apt-get when running as
+ * root, otherwise a clear message. `required: false` only warns.
+ */
+export function ensureFfmpeg({ required }) {
+  if (has("ffmpeg") && has("ffprobe") && has("fpcalc")) return true;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (isRoot && has("apt-get")) {
+    say("installing ffmpeg and chromaprint tools with apt-get…");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+    const install = spawnSync(
+      "apt-get",
+      ["install", "-y", "-qq", "--no-install-recommends", "ffmpeg", "libchromaprint-tools"],
+      { stdio: "inherit", env },
+    );
+    if (update.status === 0 && install.status === 0 && has("ffmpeg")) return true;
+  }
+  const message =
+    "ffmpeg is missing. Install it with: sudo apt-get install -y ffmpeg libchromaprint-tools";
+  if (required) throw new Error(message);
+  say(`${message} (the transcoder needs it to process uploads)`);
+  return false;
+}
+
+/**
+ * `.dev.vars` for `wrangler dev`: development mode, demo admin email, and a random JWT key
+ * made on this machine (never committed). Kept across runs so sessions survive restarts.
+ */
+export function ensureDevVars() {
+  const file = path.join(ROOT, ".dev.vars");
+  if (existsSync(file) && readFileSync(file, "utf8").includes("JWT_KEYS=")) return;
+  const keys = JSON.stringify({ k1: randomBytes(32).toString("base64url") });
+  writeFileSync(
+    file,
+    [
+      "# Local settings for wrangler dev, written by npm start. Not committed.",
+      "ENVIRONMENT=development",
+      "ADMIN_EMAILS=admin@demo.local",
+      `JWT_KEYS=${keys}`,
+      "JWT_ACTIVE_KID=k1",
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  say("wrote .dev.vars with a fresh local JWT key");
+}
+
+/** Environment for wrangler: no telemetry, no fetch of Request.cf from the internet. */
+export const WRANGLER_ENV = {
+  ...process.env,
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+  NO_UPDATE_NOTIFIER: "1",
+};
+
+export function wranglerBin() {
+  return path.join(ROOT, "node_modules/.bin/wrangler");
+}
+
+/** Applies D1 migrations to the local database that `wrangler dev` will use. */
+export function applyLocalMigrations(persistTo = STATE_DIR) {
+  say("applying D1 migrations locally…");
+  execFileSync(
+    wranglerBin(),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], env: { ...WRANGLER_ENV, CI: "true" } },
+  );
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// `npm start`: install what is missing, migrate and seed local D1, then run the api (and
+// web player), the stream-gate and the transcoder until Ctrl-C, which stops all of them.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { DEMO_ACCOUNTS, seedDemo } from "./lib/demo-catalog.mjs";
+import {
+  ROOT,
+  STATE_DIR,
+  WRANGLER_ENV,
+  applyLocalMigrations,
+  ensureDependencies,
+  ensureDevVars,
+  ensureFfmpeg,
+  wranglerBin,
+} from "./lib/setup.mjs";
+
+const ports = {
+  api: Number(process.env.API_PORT ?? 8787),
+  gate: Number(process.env.GATE_PORT ?? 8788),
+  transcoder: Number(process.env.TRANSCODER_PORT ?? 8789),
+};
+const PID_FILE = path.join(ROOT, ".wrangler/npm-start.pid");
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+async function refuseIfRunning() {
+  if (existsSync(PID_FILE)) {
+    const pid = Number(readFileSync(PID_FILE, "utf8"));
+    if (pid && alive(pid)) {
+      console.error(
+        `npm start is already running (pid ${pid}): the player is at http://localhost:${ports.api}/.\n` +
+          "Stop it with Ctrl-C in its terminal (or kill " + pid + ") before starting another.",
+      );
+      process.exit(1);
+    }
+  }
+  for (const [name, port] of Object.entries(ports)) {
+    if (!(await portFree(port))) {
+      const variable = { api: "API_PORT", gate: "GATE_PORT", transcoder: "TRANSCODER_PORT" }[name];
+      console.error(
+        `Port ${port} (the ${name}) is already in use by another program.\n` +
+          `Stop that program, or choose another port: ${variable}=<port> npm start`,
+      );
+      process.exit(1);
+    }
+  }
+}
+
+const children = [];
+let stopping = false;
+
+function run(name, command, args, env) {
+  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = (stream, out) => {
+    let buffered = "";
+    stream.on("data", (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) out.write(`[${name}] ${line}\n`);
+    });
+  };
+  prefix(child.stdout, process.stdout);
+  prefix(child.stderr, process.stderr);
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`[${name}] exited (${signal ?? code}); stopping everything.`);
+      void shutdown(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+/** Stops every child's whole process group (wrangler starts workerd beneath it). */
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  console.log("\nStopping the api, stream-gate and transcoder…");
+  const signalAll = (signal) => {
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  signalAll("SIGTERM");
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && children.some((c) => c.exitCode === null && c.signalCode === null)) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  signalAll("SIGKILL");
+  rmSync(PID_FILE, { force: true });
+  process.exit(code);
+}
+
+async function waitHealthy(name, url, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) throw new Error("stopped");
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs / 1000}s`);
+}
+
+await refuseIfRunning();
+ensureDependencies();
+ensureFfmpeg({ required: false });
+ensureDevVars();
+mkdirSync(STATE_DIR, { recursive: true });
+applyLocalMigrations();
+writeFileSync(PID_FILE, String(process.pid));
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+const devArgs = (config, port, inspectorPort) => [
+  "dev",
+  "-c",
+  config,
+  "--port",
+  String(port),
+  "--ip",
+  "127.0.0.1",
+  "--persist-to",
+  STATE_DIR,
+  "--inspector-port",
+  String(inspectorPort),
+  "--show-interactive-dev-session=false",
+];
+run("api", wranglerBin(), devArgs("wrangler.toml", ports.api, ports.api + 1442), WRANGLER_ENV);
+run("gate", wranglerBin(), devArgs("workers/stream-gate/wrangler.toml", ports.gate, ports.gate + 1442), WRANGLER_ENV);
+run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transcoder/src/main.ts"], {
+  ...process.env,
+  TRANSCODER_PORT: String(ports.transcoder),
+  TRANSCODER_HOST: "127.0.0.1",
+});
+
+try {
+  await Promise.all([
+    waitHealthy("api", `http://127.0.0.1:${ports.api}/healthz`),
+    waitHealthy("stream-gate", `http://127.0.0.1:${ports.gate}/healthz`),
+    waitHealthy("transcoder", `http://127.0.0.1:${ports.transcoder}/healthz`),
+  ]);
+  const { created } = await seedDemo(`http://127.0.0.1:${ports.api}`);
+  console.log(
+    [
+      "",
+      "Edge Music is running.",
+      `  Web player:   http://localhost:${ports.api}/`,
+      `  API docs:     http://localhost:${ports.api}/docs/   (OpenAPI: /openapi.json)`,
+      `  Stream-gate:  http://localhost:${ports.gate}/`,
+      `  Transcoder:   http://localhost:${ports.transcoder}/`,
+      `  Demo catalog: ${created > 0 ? `${created} tracks seeded` : "already seeded"}`,
+      "  Demo accounts (email / password):",
+      ...Object.entries(DEMO_ACCOUNTS).map(
+        ([role, a]) => `    ${role.padEnd(8)} ${a.email} / ${a.password}`,
+      ),
+      "Press Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
+} catch (error) {
+  console.error(`npm start failed: ${error instanceof Error ? error.message : error}`);
+  await shutdown(1);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm test`: typecheck every project, run every vitest suite (workers in workerd, the
+// transcoder in Node), then print one closing line `N passed, N failed` that CI reads.
+// Each typechecked project counts as one test.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ensureDependencies, ensureFfmpeg, ROOT } from "./lib/setup.mjs";
+
+ensureDependencies();
+ensureFfmpeg({ required: false });
+
+const TYPECHECK_PROJECTS = [".", "workers/api", "workers/stream-gate", "containers/transcoder"];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+
+for (const project of TYPECHECK_PROJECTS) {
+  const run = spawnSync("npx", ["tsc", "-p", project], { cwd: ROOT, stdio: "inherit" });
+  if (run.status === 0) passed++;
+  else {
+    failed++;
+    console.error(`typecheck failed: ${project}`);
+  }
+}
+console.log(`typecheck: ${passed} of ${TYPECHECK_PROJECTS.length} projects clean`);
+
+const outDir = mkdtempSync(path.join(tmpdir(), "vitest-"));
+const report = path.join(outDir, "report.json");
+const vitest = spawnSync(
+  "npx",
+  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  { cwd: ROOT, stdio: "inherit" },
+);
+try {
+  const results = JSON.parse(readFileSync(report, "utf8"));
+  passed += results.numPassedTests;
+  failed += results.numFailedTests;
+  skipped += results.numPendingTests + results.numTodoTests;
+  // A suite that failed to load has no tests to count: count it as a failure.
+  failed += results.testResults.filter((r) => r.status === "failed" && r.assertionResults.length === 0).length;
+} catch {
+  console.error("vitest wrote no report: counting the run as failed");
+  failed++;
+}
+rmSync(outDir, { recursive: true, force: true });
+if (vitest.status !== 0 && failed === 0) failed++;
+
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(failed === 0 ? 0 : 1);
