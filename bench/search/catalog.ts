@@ -1,5 +1,5 @@
-import { foldText } from "@edge-music/core/search-text";
-import { trackSearchContext } from "../../workers/api/src/services/track-view";
+import { completionPrefixes, foldText } from "@edge-music/core/search-text";
+import { albumDoc, artistDoc, trackDoc, type SearchDocument } from "../../workers/api/src/services/search-index";
 
 /** A deterministic pseudo-random generator, so every run loads the same catalog. */
 export function rng(seed: number) {
@@ -74,11 +74,13 @@ export function* loadStatements(catalog: Catalog, ownerId: string, chunk = 400):
   const artistName = new Map(catalog.artists.map((a) => [a.id, a.name]));
   const albumTitle = new Map(catalog.albums.map((a) => [a.id, a.title]));
   let rowid = 1;
-  const docs: { rowid: number; kind: string; id: string; name: string; context: string }[] = [];
-  for (const a of catalog.artists) docs.push({ rowid: rowid++, kind: "artist", id: a.id, name: a.name, context: "" });
-  for (const a of catalog.albums) docs.push({ rowid: rowid++, kind: "album", id: a.id, name: a.title, context: artistName.get(a.artistId) ?? "" });
+  // The same documents the api's search index service writes.
+  const docs: (SearchDocument & { rowid: number })[] = [];
+  for (const a of catalog.artists) docs.push({ rowid: rowid++, ...artistDoc(a) });
+  for (const a of catalog.albums) docs.push({ rowid: rowid++, ...albumDoc(a, artistName.get(a.artistId) ?? "") });
   for (const t of catalog.tracks) {
-    docs.push({ rowid: rowid++, kind: "track", id: t.id, name: t.title, context: trackSearchContext(artistName.get(t.artistId) ?? "", albumTitle.get(t.albumId) ?? null) });
+    const doc = trackDoc({ ...t, visibility: "public", ownerId }, artistName.get(t.artistId) ?? "", albumTitle.get(t.albumId) ?? null);
+    docs.push({ rowid: rowid++, ...doc });
   }
   yield `INSERT INTO users (id, email, display_name, password_hash, role) VALUES (${quote(ownerId)}, 'bench@bench.local', 'Bench', 'x', 'artist')`;
   for (const part of rows(catalog.artists)) {
@@ -93,8 +95,16 @@ export function* loadStatements(catalog: Catalog, ownerId: string, chunk = 400):
       .join(",")}`;
   }
   for (const part of rows(docs)) {
-    yield `INSERT INTO search_docs (rowid, kind, ref_id) VALUES ${part.map((d) => `(${d.rowid}, ${quote(d.kind)}, ${quote(d.id)})`).join(",")}`;
+    yield `INSERT INTO search_docs (rowid, kind, ref_id, popularity, visibility, owner_id) VALUES ${part
+      .map((d) => `(${d.rowid}, ${quote(d.kind)}, ${quote(d.refId)}, ${d.popularity}, ${quote(d.visibility)}, ${d.ownerId ? quote(d.ownerId) : "NULL"})`)
+      .join(",")}`;
     yield `INSERT INTO search_fts (rowid, name, context) VALUES ${part.map((d) => `(${d.rowid}, ${quote(d.name)}, ${quote(d.context)})`).join(",")}`;
     yield `INSERT INTO search_trigram (rowid, text) VALUES ${part.map((d) => `(${d.rowid}, ${quote(foldText(`${d.name} ${d.context}`))})`).join(",")}`;
+    const completions = part.flatMap((d) =>
+      d.visibility === "public" ? completionPrefixes(d.name).map((c) => `(${quote(c.prefix)}, ${c.starts}, ${d.popularity}, ${d.rowid})`) : [],
+    );
+    for (let i = 0; i < completions.length; i += chunk) {
+      yield `INSERT OR IGNORE INTO search_completions (prefix, starts, popularity, doc_rowid) VALUES ${completions.slice(i, i + chunk).join(",")}`;
+    }
   }
 }

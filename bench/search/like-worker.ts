@@ -5,6 +5,7 @@
  */
 export default {
   async fetch(request, env) {
+    const started = Date.now();
     const q = new URL(request.url).searchParams.get("q") ?? "";
     const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const { results } = await env.DB.prepare(
@@ -16,6 +17,9 @@ export default {
     )
       .bind(pattern)
       .all();
-    return Response.json({ items: results });
+    return Response.json(
+      { items: results },
+      { headers: { "Server-Timing": `app;dur=${Date.now() - started}` } },
+    );
   },
 } satisfies ExportedHandler<{ DB: D1Database }>;

@@ -37,3 +37,23 @@ export function trigrams(words: readonly string[]): string[] {
   }
   return [...grams];
 }
+
+/** Longest word prefix the completion table stores; longer input is cut to it. */
+export const COMPLETION_PREFIX_MAX_CHARS = 12;
+
+/**
+ * The completion rows of a name: every prefix of every word, `starts` = 1 for prefixes of
+ * the first word (they rank first), deduplicated.
+ */
+export function completionPrefixes(name: string): { prefix: string; starts: 0 | 1 }[] {
+  const seen = new Map<string, 0 | 1>();
+  searchWords(name).forEach((word, index) => {
+    const chars = [...word].slice(0, COMPLETION_PREFIX_MAX_CHARS);
+    for (let n = 1; n <= chars.length; n++) {
+      const prefix = chars.slice(0, n).join("");
+      if (index === 0) seen.set(prefix, 1);
+      else if (!seen.has(prefix)) seen.set(prefix, 0);
+    }
+  });
+  return [...seen].map(([prefix, starts]) => ({ prefix, starts }));
+}

@@ -1,7 +1,13 @@
 import { env } from "cloudflare:test";
+import { createDb } from "../src/lib/db";
+import { GenreService } from "../src/services/genres";
+import { TrackService } from "../src/services/tracks";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAlbum, createArtist, createTrack } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
+
+const db = createDb(env.DB);
+const trackService = new TrackService(db, new GenreService(db));
 
 type Result = { items: { id: string; title?: string; name?: string }[]; nextCursor: string | null; match: string };
 type Suggestions = { items: { type: string; id: string; text: string; subtitle: string }[]; match: string };
@@ -36,7 +42,7 @@ describe("search", () => {
     const a = await createArtist(other, "Nobody Famous");
     ids["loveQuiet"] = (await createTrack(other, a.id, { title: "Love" })).id;
     ids["loveHit"] = (await createTrack(other, a.id, { title: "Love" })).id;
-    await env.DB.prepare("UPDATE tracks SET popularity = 9000 WHERE id = ?").bind(ids["loveHit"]).run();
+    await trackService.setPopularity(ids["loveHit"] ?? "", 9000);
   });
 
   it("folds diacritics both ways", async () => {
@@ -74,7 +80,7 @@ describe("search", () => {
     const order = result.items.map((i) => i.id);
     expect(order.indexOf(ids["loveHit"] ?? "")).toBeLessThan(order.indexOf(ids["loveQuiet"] ?? ""));
     // A title that is only "Love" is more relevant than "Crazy in Love", however popular.
-    await env.DB.prepare("UPDATE tracks SET popularity = 99999 WHERE id = ?").bind(ids["crazy"]).run();
+    await trackService.setPopularity(ids["crazy"] ?? "", 99999);
     const again = (await search("q=love")).items.map((i) => i.id);
     expect(again.indexOf(ids["loveQuiet"] ?? "")).toBeLessThan(again.indexOf(ids["crazy"] ?? ""));
   });
@@ -123,8 +129,11 @@ describe("search", () => {
     expect(mine).toEqual(expect.arrayContaining([ids["secret"], ids["unlisted"]]));
     const fuzzy = (await search("q=secrett")).items.map((i) => i.id);
     expect(fuzzy).not.toContain(ids["secret"]);
-    const hints = await suggest("halo d");
-    expect(hints.items.map((i) => i.id)).not.toContain(ids["secret"]);
+    for (const q of ["halo d", "halo", "secret", "unlisted"]) {
+      const hints = (await suggest(q, other.accessToken)).items.map((i) => i.id);
+      expect(hints).not.toContain(ids["secret"]);
+      expect(hints).not.toContain(ids["unlisted"]);
+    }
   });
 
   it("paginates with a cursor", async () => {
@@ -177,6 +186,16 @@ describe("suggest", () => {
     const disco = await suggest("disc");
     expect(disco.items.map((i) => i.text)).toContain("Discovery");
     expect(disco.items.find((i) => i.text === "Discovery")?.subtitle).toBe("Daft Punk");
+  });
+
+  it("ranks names that start with the prefix first, then by popularity", async () => {
+    const artist = await createArtist(owner, "Rankers");
+    const inner = await createTrack(owner, artist.id, { title: "Deep Qualm" });
+    const quiet = await createTrack(owner, artist.id, { title: "Qualm Quiet" });
+    const loud = await createTrack(owner, artist.id, { title: "Qualm Loud" });
+    await trackService.setPopularity(loud.id, 50);
+    const ids = (await suggest("qual")).items.map((i) => i.id);
+    expect(ids).toEqual([loud.id, quiet.id, inner.id]);
   });
 
   it("tolerates a typo when nothing matches", async () => {

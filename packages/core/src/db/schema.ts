@@ -134,7 +134,8 @@ export const tracks = sqliteTable(
 /**
  * One row per searchable entity; its rowid is the rowid of the FTS5 tables
  * `search_fts` (unicode61, diacritics folded) and `search_trigram` (typo fallback),
- * which are created by a hand-written migration.
+ * which are created by a hand-written migration. Popularity, visibility and owner are
+ * copies kept here so ranking and filtering a match costs one lookup, not a join per kind.
  */
 export const searchDocs = sqliteTable(
   "search_docs",
@@ -142,6 +143,9 @@ export const searchDocs = sqliteTable(
     rowid: integer("rowid").primaryKey({ autoIncrement: true }),
     kind: text("kind", { enum: ["track", "artist", "album"] }).notNull(),
     refId: text("ref_id").notNull(),
+    popularity: integer("popularity").notNull().default(0),
+    visibility: text("visibility", { enum: VISIBILITIES }).notNull().default("public"),
+    ownerId: text("owner_id"),
   },
   (t) => [uniqueIndex("search_docs_ref_idx").on(t.kind, t.refId)],
 );

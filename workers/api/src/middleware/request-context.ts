@@ -16,6 +16,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("services", buildServices(c.env, readConfig(c.env)));
   await next();
   c.header("X-Request-Id", requestId);
+  // Time inside the worker (Workers clocks advance on I/O: D1 time is what it measures).
+  c.header("Server-Timing", `app;dur=${Date.now() - started}`);
   log("info", "request", {
     requestId,
     method: c.req.method,

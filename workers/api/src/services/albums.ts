@@ -8,8 +8,8 @@ import { notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import type { GenreService } from "./genres";
-import { indexQueries } from "./search-index";
-import { trackColumns, trackSearchContext, toTrackView, type TrackView } from "./track-view";
+import { albumDoc, indexQueries, trackDoc } from "./search-index";
+import { trackColumns, toTrackView, type TrackView } from "./track-view";
 import { trackListed } from "./visibility";
 
 /** Tracks one album may hold; keeps the tracklist a single bounded read. */
@@ -77,7 +77,7 @@ export class AlbumService {
     await runBatch(this.db, [
       ...(genre ? [genre.query] : []),
       this.db.insert(albums).values(row),
-      ...indexQueries(this.db, { kind: "album", refId: row.id, name: row.title, context: artist.name }),
+      ...indexQueries(this.db, albumDoc(row, artist.name)),
     ]);
     return this.get(editor, row.id);
   }
@@ -93,21 +93,21 @@ export class AlbumService {
     const artist = await this.artist(current.artistId);
     requireArtistManager(editor, artist);
     const genre = patch.genre === undefined ? null : this.genres.upsert(patch.genre);
-    const title = patch.title ?? current.title;
+    const next: AlbumRow = {
+      ...current,
+      title: patch.title ?? current.title,
+      releaseDate: patch.releaseDate ?? current.releaseDate,
+      genreId: genre?.id ?? current.genreId,
+      updatedAt: Date.now(),
+    };
     const queries: Query[] = [
       ...(genre ? [genre.query] : []),
-      this.db
-        .update(albums)
-        .set({
-          title,
-          releaseDate: patch.releaseDate ?? current.releaseDate,
-          genreId: genre?.id ?? current.genreId,
-          updatedAt: Date.now(),
-        })
-        .where(eq(albums.id, id)),
-      ...indexQueries(this.db, { kind: "album", refId: id, name: title, context: artist.name }),
+      this.db.update(albums).set(next).where(eq(albums.id, id)),
+      ...indexQueries(this.db, albumDoc(next, artist.name)),
     ];
-    if (title !== current.title) queries.push(...(await this.reindexTracks(id, artist.name, title)));
+    if (next.title !== current.title) {
+      queries.push(...(await this.reindexTracks(id, artist.name, next.title)));
+    }
     await runBatch(this.db, queries);
     return this.get(editor, id);
   }
@@ -120,17 +120,7 @@ export class AlbumService {
 
   /** An album's title is context in its tracks' search entries. */
   private async reindexTracks(albumId: string, artistName: string, albumTitle: string) {
-    const rows = await this.db
-      .select({ id: tracks.id, title: tracks.title })
-      .from(tracks)
-      .where(eq(tracks.albumId, albumId));
-    return rows.flatMap((t) =>
-      indexQueries(this.db, {
-        kind: "track",
-        refId: t.id,
-        name: t.title,
-        context: trackSearchContext(artistName, albumTitle),
-      }),
-    );
+    const rows = await this.db.select().from(tracks).where(eq(tracks.albumId, albumId));
+    return rows.flatMap((t) => indexQueries(this.db, trackDoc(t, artistName, albumTitle)));
   }
 }

@@ -7,8 +7,8 @@ import { decodeCursor, keyset, toPage, type Page, type PageQuery, type Patch } f
 import { ApiError, notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso, requireArtistManager, requireCatalogEditor } from "./catalog-access";
-import { indexQueries } from "./search-index";
-import { trackColumns, trackSearchContext, toTrackView, type TrackView } from "./track-view";
+import { albumDoc, artistDoc, indexQueries, trackDoc } from "./search-index";
+import { trackColumns, toTrackView, type TrackView } from "./track-view";
 import { trackListed } from "./visibility";
 
 export type ArtistView = {
@@ -62,7 +62,7 @@ export class ArtistService {
     };
     await runBatch(this.db, [
       this.db.insert(artists).values(row),
-      ...indexQueries(this.db, { kind: "artist", refId: row.id, name: row.name, context: "" }),
+      ...indexQueries(this.db, artistDoc(row)),
     ]);
     return toArtistView(row);
   }
@@ -84,7 +84,7 @@ export class ArtistService {
         .update(artists)
         .set({ name: next.name, bio: next.bio, ownerId: next.ownerId, updatedAt: next.updatedAt })
         .where(eq(artists.id, id)),
-      ...indexQueries(this.db, { kind: "artist", refId: id, name: next.name, context: "" }),
+      ...indexQueries(this.db, artistDoc(next)),
       ...reindex,
     ]);
     return toArtistView(next);
@@ -147,28 +147,16 @@ export class ArtistService {
   /** An artist's name is context in its albums' and tracks' search entries. */
   private async reindexChildren(artistId: string, artistName: string): Promise<Query[]> {
     const [albumRows, trackRows] = await Promise.all([
+      this.db.select().from(albums).where(eq(albums.artistId, artistId)),
       this.db
-        .select({ id: albums.id, title: albums.title })
-        .from(albums)
-        .where(eq(albums.artistId, artistId)),
-      this.db
-        .select({ id: tracks.id, title: tracks.title, albumTitle: albums.title })
+        .select({ track: tracks, albumTitle: albums.title })
         .from(tracks)
         .leftJoin(albums, eq(albums.id, tracks.albumId))
         .where(eq(tracks.artistId, artistId)),
     ]);
     return [
-      ...albumRows.flatMap((a) =>
-        indexQueries(this.db, { kind: "album", refId: a.id, name: a.title, context: artistName }),
-      ),
-      ...trackRows.flatMap((t) =>
-        indexQueries(this.db, {
-          kind: "track",
-          refId: t.id,
-          name: t.title,
-          context: trackSearchContext(artistName, t.albumTitle),
-        }),
-      ),
+      ...albumRows.flatMap((a) => indexQueries(this.db, albumDoc(a, artistName))),
+      ...trackRows.flatMap((r) => indexQueries(this.db, trackDoc(r.track, artistName, r.albumTitle))),
     ];
   }
 }

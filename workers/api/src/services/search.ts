@@ -1,6 +1,11 @@
 import { eq, inArray, sql, type SQL } from "drizzle-orm";
 import { albums, artists, genres, tracks } from "@edge-music/core/db/schema";
-import { ftsPrefixQuery, searchWords, trigrams } from "@edge-music/core/search-text";
+import {
+  COMPLETION_PREFIX_MAX_CHARS,
+  ftsPrefixQuery,
+  searchWords,
+  trigrams,
+} from "@edge-music/core/search-text";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { decodeCursor, encodeCursor } from "../lib/pagination";
@@ -25,8 +30,6 @@ export type Suggestion = { type: SearchKind; id: string; text: string; subtitle:
 const FUZZY_CANDIDATES_MAX = 500;
 const FUZZY_MIN_SHARE = 0.5;
 export const SUGGEST_LIMIT = 8;
-
-const POPULARITY = sql`coalesce(t.popularity, a.popularity, al.popularity, 0)`;
 
 type Hit = { kind: SearchKind; refId: string };
 
@@ -68,7 +71,9 @@ export class SearchService {
     if (words.length === 0) return { items: [], match: "exact" };
     const fetch = { kinds: ["track", "artist", "album"] as SearchKind[], limit: SUGGEST_LIMIT, offset: 0 };
     let match: MatchMode = "exact";
-    let hits = await this.exact(viewer, words, fetch, true);
+    // One word: an index seek in the completion table. More: FTS5, whose AND of whole
+    // words keeps the matches to rank few.
+    let hits = words.length === 1 ? await this.complete(words[0] ?? "") : await this.exact(viewer, words, fetch, true);
     if (hits.length === 0) {
       match = "fuzzy";
       hits = await this.fuzzy(viewer, words, fetch, true);
@@ -84,6 +89,26 @@ export class SearchService {
     };
   }
 
+  /** Listed documents with a word starting with `prefix`: name-initial first, then popularity. */
+  private async complete(prefix: string) {
+    const cut = [...prefix].slice(0, COMPLETION_PREFIX_MAX_CHARS).join("");
+    const rows = await this.db.all<Hit & { rowid: number; name: string; context: string }>(sql`
+      SELECT c.doc_rowid AS rowid, d.kind AS kind, d.ref_id AS refId,
+             search_fts.name AS name, search_fts.context AS context
+      FROM (
+        SELECT doc_rowid, starts, popularity FROM search_completions
+        WHERE prefix = ${cut}
+        ORDER BY starts DESC, popularity DESC, doc_rowid DESC
+        LIMIT ${SUGGEST_LIMIT * 2}
+      ) c
+      JOIN search_docs d ON d.rowid = c.doc_rowid
+      JOIN search_fts ON search_fts.rowid = c.doc_rowid
+      ORDER BY c.starts DESC, c.popularity DESC, c.doc_rowid DESC`);
+    // A document whose first and later words share the prefix comes back twice.
+    const seen = new Set<number>();
+    return rows.filter((r) => !seen.has(r.rowid) && seen.add(r.rowid)).slice(0, SUGGEST_LIMIT);
+  }
+
   private async exact(
     viewer: Viewer | null,
     words: string[],
@@ -92,13 +117,12 @@ export class SearchService {
   ) {
     const text = withText ? sql`, search_fts.name AS name, search_fts.context AS context` : sql``;
     return this.db.all<Hit & { name?: string; context?: string }>(sql`
-      SELECT d.kind AS kind, d.ref_id AS refId, ${POPULARITY} AS popularity ${text}
+      SELECT d.kind AS kind, d.ref_id AS refId ${text}
       FROM search_fts
       JOIN search_docs d ON d.rowid = search_fts.rowid
-      ${this.popularityJoins()}
       WHERE search_fts MATCH ${ftsPrefixQuery(words)}
         AND ${this.kindAndVisibility(viewer, fetch.kinds)}
-      ORDER BY round(bm25(search_fts, 10.0, 2.0), 2), popularity DESC, d.rowid
+      ORDER BY round(bm25(search_fts, 10.0, 2.0), 2), d.popularity DESC, d.rowid
       LIMIT ${fetch.limit} OFFSET ${fetch.offset}`);
   }
 
@@ -124,10 +148,9 @@ export class SearchService {
     return this.db.all<Hit & { name?: string; context?: string }>(sql`
       SELECT c.kind AS kind, c.refId AS refId ${text} FROM (
         SELECT d.rowid AS rowid, d.kind AS kind, d.ref_id AS refId, ${hitsExpr} AS hits,
-          ${POPULARITY} AS popularity
+          d.popularity AS popularity
         FROM search_trigram
         JOIN search_docs d ON d.rowid = search_trigram.rowid
-        ${this.popularityJoins()}
         WHERE search_trigram MATCH ${matchExpr}
           AND ${this.kindAndVisibility(viewer, fetch.kinds)}
         LIMIT ${FUZZY_CANDIDATES_MAX}
@@ -137,19 +160,11 @@ export class SearchService {
       LIMIT ${fetch.limit} OFFSET ${fetch.offset}`);
   }
 
-  /** Joins that give each document its entity's popularity and, for tracks, visibility. */
-  private popularityJoins(): SQL {
-    return sql`
-      LEFT JOIN tracks t ON d.kind = 'track' AND t.id = d.ref_id
-      LEFT JOIN artists a ON d.kind = 'artist' AND a.id = d.ref_id
-      LEFT JOIN albums al ON d.kind = 'album' AND al.id = d.ref_id`;
-  }
-
   private kindAndVisibility(viewer: Viewer | null, kinds: SearchKind[]): SQL {
     const kindList = sql.join(kinds.map((k) => sql`${k}`), sql`, `);
-    const own = viewer ? sql` OR t.owner_id = ${viewer.id}` : sql``;
-    return sql`d.kind IN (${kindList})
-      AND (d.kind <> 'track' OR t.visibility = 'public'${own})`;
+    // Unlisted and private tracks are found only by their owner.
+    const own = viewer ? sql` OR d.owner_id = ${viewer.id}` : sql``;
+    return sql`d.kind IN (${kindList}) AND (d.visibility = 'public'${own})`;
   }
 
   private async hydrate(kind: SearchKind, hits: Hit[]): Promise<SearchResult["items"]> {

@@ -54,8 +54,3 @@ export function toTrackView(row: TrackRow): TrackView {
     updatedAt: iso(t.updatedAt),
   };
 }
-
-/** The text a track is found by: its title, then its artist and album names. */
-export function trackSearchContext(artistName: string, albumTitle: string | null): string {
-  return albumTitle ? `${artistName} · ${albumTitle}` : artistName;
-}

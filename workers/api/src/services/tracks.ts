@@ -7,8 +7,8 @@ import type { Patch } from "../lib/pagination";
 import { ApiError, notFound } from "../lib/problem";
 import { requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import type { GenreService } from "./genres";
-import { indexQueries } from "./search-index";
-import { trackColumns, trackSearchContext, toTrackView, type TrackView } from "./track-view";
+import { indexQueries, popularityQueries, trackDoc } from "./search-index";
+import { trackColumns, toTrackView, type TrackView } from "./track-view";
 import { trackReadable } from "./visibility";
 import { ALBUM_TRACKS_MAX } from "./albums";
 
@@ -104,6 +104,17 @@ export class TrackService {
     return this.get(editor, id);
   }
 
+  /**
+   * Sets a track's counted streams, in the catalog and in the search index. The plays
+   * pipeline calls this when it rolls streams up.
+   */
+  async setPopularity(trackId: string, popularity: number): Promise<void> {
+    await runBatch(this.db, [
+      this.db.update(tracks).set({ popularity }).where(eq(tracks.id, trackId)),
+      ...popularityQueries(this.db, "track", trackId, popularity),
+    ]);
+  }
+
   /** Validates references, then writes the row, its genre and its search entry in one batch. */
   private async write(
     row: TrackRow,
@@ -130,12 +141,7 @@ export class TrackService {
       isNew
         ? this.db.insert(tracks).values(row)
         : this.db.update(tracks).set(row).where(eq(tracks.id, row.id)),
-      ...indexQueries(this.db, {
-        kind: "track",
-        refId: row.id,
-        name: row.title,
-        context: trackSearchContext(artistName, albumTitle),
-      }),
+      ...indexQueries(this.db, trackDoc(row, artistName, albumTitle)),
     ]);
   }
 
