@@ -5,7 +5,7 @@ CREATE VIRTUAL TABLE search_fts USING fts5(
   name,
   context,
   tokenize = 'unicode61 remove_diacritics 2',
-  prefix = '2 3'
+  prefix = '1 2 3 4'
 );
 --> statement-breakpoint
 -- Typo-tolerant fallback: the same text, folded by the api, indexed as trigrams.

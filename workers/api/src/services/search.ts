@@ -31,6 +31,26 @@ const FUZZY_CANDIDATES_MAX = 500;
 const FUZZY_MIN_SHARE = 0.5;
 export const SUGGEST_LIMIT = 8;
 
+/**
+ * The one-word type-ahead query: an index seek into search_completions, then the names of
+ * at most twice the suggestions (a name can hold the prefix twice). Exported for the bench.
+ */
+export function completionQuery(prefix: string): SQL {
+  const cut = [...prefix].slice(0, COMPLETION_PREFIX_MAX_CHARS).join("");
+  return sql`
+    SELECT c.doc_rowid AS rowid, d.kind AS kind, d.ref_id AS refId,
+           search_fts.name AS name, search_fts.context AS context
+    FROM (
+      SELECT doc_rowid, starts, popularity FROM search_completions
+      WHERE prefix = ${cut}
+      ORDER BY starts DESC, popularity DESC, doc_rowid DESC
+      LIMIT ${SUGGEST_LIMIT * 2}
+    ) c
+    JOIN search_docs d ON d.rowid = c.doc_rowid
+    JOIN search_fts ON search_fts.rowid = c.doc_rowid
+    ORDER BY c.starts DESC, c.popularity DESC, c.doc_rowid DESC`;
+}
+
 type Hit = { kind: SearchKind; refId: string };
 
 /**
@@ -91,19 +111,9 @@ export class SearchService {
 
   /** Listed documents with a word starting with `prefix`: name-initial first, then popularity. */
   private async complete(prefix: string) {
-    const cut = [...prefix].slice(0, COMPLETION_PREFIX_MAX_CHARS).join("");
-    const rows = await this.db.all<Hit & { rowid: number; name: string; context: string }>(sql`
-      SELECT c.doc_rowid AS rowid, d.kind AS kind, d.ref_id AS refId,
-             search_fts.name AS name, search_fts.context AS context
-      FROM (
-        SELECT doc_rowid, starts, popularity FROM search_completions
-        WHERE prefix = ${cut}
-        ORDER BY starts DESC, popularity DESC, doc_rowid DESC
-        LIMIT ${SUGGEST_LIMIT * 2}
-      ) c
-      JOIN search_docs d ON d.rowid = c.doc_rowid
-      JOIN search_fts ON search_fts.rowid = c.doc_rowid
-      ORDER BY c.starts DESC, c.popularity DESC, c.doc_rowid DESC`);
+    const rows = await this.db.all<Hit & { rowid: number; name: string; context: string }>(
+      completionQuery(prefix),
+    );
     // A document whose first and later words share the prefix comes back twice.
     const seen = new Set<number>();
     return rows.filter((r) => !seen.has(r.rowid) && seen.add(r.rowid)).slice(0, SUGGEST_LIMIT);
