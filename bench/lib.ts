@@ -11,14 +11,39 @@ export function percentile(sorted: number[], p: number): number {
 
 export function summarize(samplesMs: number[]) {
   const sorted = [...samplesMs].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), n: sorted.length };
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    n: sorted.length,
+  };
 }
 
 /** Starts `wrangler dev` for one config on a port and resolves once `probePath` answers. */
-export async function startWorker(config: string, port: number, persistTo: string, probePath: string) {
+export async function startWorker(
+  config: string,
+  port: number,
+  persistTo: string,
+  probePath: string,
+) {
   const child = spawn(
     wranglerBin(),
-    ["dev", "-c", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--inspector-port", String(port + 1000), "--show-interactive-dev-session=false", "--log-level", "warn"],
+    [
+      "dev",
+      "-c",
+      config,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persistTo,
+      "--inspector-port",
+      String(port + 1000),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
   const deadline = Date.now() + 90_000;
@@ -48,7 +73,11 @@ export type Timings = { roundTrip: number[]; app: number[] };
  * Times `count` sequential GETs, cycling through the URLs: the round trip seen by the
  * client, and the worker's own `Server-Timing: app;dur=` (time spent inside the worker).
  */
-export async function timeRequests(urls: string[], count: number, into?: Timings): Promise<Timings> {
+export async function timeRequests(
+  urls: string[],
+  count: number,
+  into?: Timings,
+): Promise<Timings> {
   const timings = into ?? { roundTrip: [], app: [] };
   for (let i = 0; i < count; i++) {
     // Continue where the previous call on these timings stopped, so rounds cover every URL.

@@ -47,7 +47,9 @@ async function refuseIfRunning() {
     if (pid && alive(pid)) {
       console.error(
         `npm start is already running (pid ${pid}): the player is at http://localhost:${ports.api}/.\n` +
-          "Stop it with Ctrl-C in its terminal (or kill " + pid + ") before starting another.",
+          "Stop it with Ctrl-C in its terminal (or kill " +
+          pid +
+          ") before starting another.",
       );
       process.exit(1);
     }
@@ -68,7 +70,12 @@ const children = [];
 let stopping = false;
 
 function run(name, command, args, env) {
-  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const prefix = (stream, out) => {
     let buffered = "";
     stream.on("data", (chunk) => {
@@ -106,7 +113,10 @@ async function shutdown(code) {
   };
   signalAll("SIGTERM");
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && children.some((c) => c.exitCode === null && c.signalCode === null)) {
+  while (
+    Date.now() < deadline &&
+    children.some((c) => c.exitCode === null && c.signalCode === null)
+  ) {
     await new Promise((r) => setTimeout(r, 100));
   }
   signalAll("SIGKILL");
@@ -154,7 +164,12 @@ const devArgs = (config, port, inspectorPort) => [
   "--show-interactive-dev-session=false",
 ];
 run("api", wranglerBin(), devArgs("wrangler.toml", ports.api, ports.api + 1442), WRANGLER_ENV);
-run("gate", wranglerBin(), devArgs("workers/stream-gate/wrangler.toml", ports.gate, ports.gate + 1442), WRANGLER_ENV);
+run(
+  "gate",
+  wranglerBin(),
+  devArgs("workers/stream-gate/wrangler.toml", ports.gate, ports.gate + 1442),
+  WRANGLER_ENV,
+);
 run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transcoder/src/main.ts"], {
   ...process.env,
   TRANSCODER_PORT: String(ports.transcoder),

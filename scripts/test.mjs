@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: typecheck every project, run every vitest suite (workers in workerd, the
 // transcoder in Node), then print one closing line `N passed, N failed` that CI reads.
-// Each typechecked project counts as one test.
+// Each typechecked project and each worker's deploy dry-run counts as one test.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ensureDependencies, ensureFfmpeg, ROOT } from "./lib/setup.mjs";
+import { ensureDependencies, ensureFfmpeg, ROOT, WRANGLER_ENV, wranglerBin } from "./lib/setup.mjs";
 
 ensureDependencies();
 ensureFfmpeg({ required: false });
@@ -26,11 +26,39 @@ for (const project of TYPECHECK_PROJECTS) {
 }
 console.log(`typecheck: ${passed} of ${TYPECHECK_PROJECTS.length} projects clean`);
 
+// Both workers must bundle for deployment, offline, exactly as `wrangler deploy` would.
+for (const [name, config] of [
+  ["api", "wrangler.toml"],
+  ["stream-gate", "workers/stream-gate/wrangler.toml"],
+]) {
+  const outdir = mkdtempSync(path.join(tmpdir(), `dry-run-${name}-`));
+  const run = spawnSync(wranglerBin(), ["deploy", "--dry-run", "-c", config, "--outdir", outdir], {
+    cwd: ROOT,
+    env: WRANGLER_ENV,
+    encoding: "utf8",
+  });
+  rmSync(outdir, { recursive: true, force: true });
+  if (run.status === 0) {
+    passed++;
+    console.log(`deploy dry-run: ${name} ok`);
+  } else {
+    failed++;
+    console.error(`deploy dry-run failed: ${name}\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
 const outDir = mkdtempSync(path.join(tmpdir(), "vitest-"));
 const report = path.join(outDir, "report.json");
 const vitest = spawnSync(
   "npx",
-  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    "vitest",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { cwd: ROOT, stdio: "inherit" },
 );
 try {
@@ -39,7 +67,9 @@ try {
   failed += results.numFailedTests;
   skipped += results.numPendingTests + results.numTodoTests;
   // A suite that failed to load has no tests to count: count it as a failure.
-  failed += results.testResults.filter((r) => r.status === "failed" && r.assertionResults.length === 0).length;
+  failed += results.testResults.filter(
+    (r) => r.status === "failed" && r.assertionResults.length === 0,
+  ).length;
 } catch {
   console.error("vitest wrote no report: counting the run as failed");
   failed++;

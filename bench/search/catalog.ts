@@ -1,5 +1,10 @@
 import { completionPrefixes, foldText } from "@edge-music/core/search-text";
-import { albumDoc, artistDoc, trackDoc, type SearchDocument } from "../../workers/api/src/services/search-index";
+import {
+  albumDoc,
+  artistDoc,
+  trackDoc,
+  type SearchDocument,
+} from "../../workers/api/src/services/search-index";
 
 /** A deterministic pseudo-random generator, so every run loads the same catalog. */
 export function rng(seed: number) {
@@ -13,10 +18,49 @@ export function rng(seed: number) {
   };
 }
 
-const ONSETS = ["b", "br", "c", "d", "dr", "f", "g", "gl", "h", "j", "k", "l", "m", "n", "p", "r", "s", "st", "t", "v", "w", "z"];
+const ONSETS = [
+  "b",
+  "br",
+  "c",
+  "d",
+  "dr",
+  "f",
+  "g",
+  "gl",
+  "h",
+  "j",
+  "k",
+  "l",
+  "m",
+  "n",
+  "p",
+  "r",
+  "s",
+  "st",
+  "t",
+  "v",
+  "w",
+  "z",
+];
 const VOWELS = ["a", "e", "i", "o", "u", "ou", "ai", "é", "ö", "á", "y"];
 const CODAS = ["", "", "n", "r", "s", "l", "m", "nd", "st", "x"];
-const COMMON = ["love", "night", "sun", "heart", "dream", "fire", "blue", "summer", "road", "light", "rain", "gold", "city", "home", "wild"];
+const COMMON = [
+  "love",
+  "night",
+  "sun",
+  "heart",
+  "dream",
+  "fire",
+  "blue",
+  "summer",
+  "road",
+  "light",
+  "rain",
+  "gold",
+  "city",
+  "home",
+  "wild",
+];
 
 export type Catalog = {
   artists: { id: string; name: string; popularity: number }[];
@@ -45,18 +89,33 @@ export function generateCatalog(trackCount: number, seed = 42): Catalog {
   const catalog: Catalog = { artists: [], albums: [], tracks: [] };
   const artistCount = Math.max(1, Math.round(trackCount / 20));
   for (let a = 0; a < artistCount; a++) {
-    catalog.artists.push({ id: `art_b${a}`, name: title(1 + Math.floor(random() * 2)), popularity: popularity() });
+    catalog.artists.push({
+      id: `art_b${a}`,
+      name: title(1 + Math.floor(random() * 2)),
+      popularity: popularity(),
+    });
   }
   let albumIndex = 0;
   for (let t = 0; t < trackCount; t++) {
     const artist = catalog.artists[Math.floor(t / 20) % artistCount];
     if (!artist) throw new Error("no artist");
     if (t % 10 === 0) {
-      catalog.albums.push({ id: `alb_b${albumIndex++}`, artistId: artist.id, title: title(1 + Math.floor(random() * 3)), popularity: popularity() });
+      catalog.albums.push({
+        id: `alb_b${albumIndex++}`,
+        artistId: artist.id,
+        title: title(1 + Math.floor(random() * 3)),
+        popularity: popularity(),
+      });
     }
     const album = catalog.albums.at(-1);
     if (!album) throw new Error("no album");
-    catalog.tracks.push({ id: `trk_b${t}`, artistId: artist.id, albumId: album.id, title: title(1 + Math.floor(random() * 4)), popularity: popularity() });
+    catalog.tracks.push({
+      id: `trk_b${t}`,
+      artistId: artist.id,
+      albumId: album.id,
+      title: title(1 + Math.floor(random() * 4)),
+      popularity: popularity(),
+    });
   }
   return catalog;
 }
@@ -77,9 +136,14 @@ export function* loadStatements(catalog: Catalog, ownerId: string, chunk = 400):
   // The same documents the api's search index service writes.
   const docs: (SearchDocument & { rowid: number })[] = [];
   for (const a of catalog.artists) docs.push({ rowid: rowid++, ...artistDoc(a) });
-  for (const a of catalog.albums) docs.push({ rowid: rowid++, ...albumDoc(a, artistName.get(a.artistId) ?? "") });
+  for (const a of catalog.albums)
+    docs.push({ rowid: rowid++, ...albumDoc(a, artistName.get(a.artistId) ?? "") });
   for (const t of catalog.tracks) {
-    const doc = trackDoc({ ...t, visibility: "public", ownerId }, artistName.get(t.artistId) ?? "", albumTitle.get(t.albumId) ?? null);
+    const doc = trackDoc(
+      { ...t, visibility: "public", ownerId },
+      artistName.get(t.artistId) ?? "",
+      albumTitle.get(t.albumId) ?? null,
+    );
     docs.push({ rowid: rowid++, ...doc });
   }
   yield `INSERT INTO users (id, email, display_name, password_hash, role) VALUES (${quote(ownerId)}, 'bench@bench.local', 'Bench', 'x', 'artist')`;
@@ -91,17 +155,27 @@ export function* loadStatements(catalog: Catalog, ownerId: string, chunk = 400):
   }
   for (const part of rows(catalog.tracks)) {
     yield `INSERT INTO tracks (id, title, artist_id, album_id, owner_id, popularity, visibility, status) VALUES ${part
-      .map((t) => `(${quote(t.id)}, ${quote(t.title)}, ${quote(t.artistId)}, ${quote(t.albumId)}, ${quote(ownerId)}, ${t.popularity}, 'public', 'ready')`)
+      .map(
+        (t) =>
+          `(${quote(t.id)}, ${quote(t.title)}, ${quote(t.artistId)}, ${quote(t.albumId)}, ${quote(ownerId)}, ${t.popularity}, 'public', 'ready')`,
+      )
       .join(",")}`;
   }
   for (const part of rows(docs)) {
     yield `INSERT INTO search_docs (rowid, kind, ref_id, popularity, visibility, owner_id) VALUES ${part
-      .map((d) => `(${d.rowid}, ${quote(d.kind)}, ${quote(d.refId)}, ${d.popularity}, ${quote(d.visibility)}, ${d.ownerId ? quote(d.ownerId) : "NULL"})`)
+      .map(
+        (d) =>
+          `(${d.rowid}, ${quote(d.kind)}, ${quote(d.refId)}, ${d.popularity}, ${quote(d.visibility)}, ${d.ownerId ? quote(d.ownerId) : "NULL"})`,
+      )
       .join(",")}`;
     yield `INSERT INTO search_fts (rowid, name, context) VALUES ${part.map((d) => `(${d.rowid}, ${quote(d.name)}, ${quote(d.context)})`).join(",")}`;
     yield `INSERT INTO search_trigram (rowid, text) VALUES ${part.map((d) => `(${d.rowid}, ${quote(foldText(`${d.name} ${d.context}`))})`).join(",")}`;
     const completions = part.flatMap((d) =>
-      d.visibility === "public" ? completionPrefixes(d.name).map((c) => `(${quote(c.prefix)}, ${c.starts}, ${d.popularity}, ${d.rowid})`) : [],
+      d.visibility === "public"
+        ? completionPrefixes(d.name).map(
+            (c) => `(${quote(c.prefix)}, ${c.starts}, ${d.popularity}, ${d.rowid})`,
+          )
+        : [],
     );
     for (let i = 0; i < completions.length; i += chunk) {
       yield `INSERT OR IGNORE INTO search_completions (prefix, starts, popularity, doc_rowid) VALUES ${completions.slice(i, i + chunk).join(",")}`;

@@ -32,12 +32,18 @@ applyLocalMigrations(persistTo);
  */
 async function timeSql(db: D1Database) {
   const dialect = new SQLiteSyncDialect();
-  const words = Array.from({ length: 100 }, (_, i) => catalog.tracks[i * 97]?.title.split(" ")[0]?.slice(0, 3) ?? "lov");
+  const words = Array.from(
+    { length: 100 },
+    (_, i) => catalog.tracks[i * 97]?.title.split(" ")[0]?.slice(0, 3) ?? "lov",
+  );
   const result = { completion: [] as number[], like: [] as number[] };
   for (let round = 0; round < 3; round++) {
     for (const word of words) {
       const q = dialect.sqlToQuery(completionQuery(foldText(word)));
-      const completion = await db.prepare(q.sql).bind(...q.params).all();
+      const completion = await db
+        .prepare(q.sql)
+        .bind(...q.params)
+        .all();
       const like = await db.prepare(LIKE_SUGGEST_SQL).bind(likePattern(word)).all();
       if (round > 0) {
         result.completion.push(completion.meta.duration);
@@ -84,17 +90,22 @@ const artistNames = new Map(catalog.artists.map((a) => [a.id, a.name]));
 const twoWords = Array.from({ length: 200 }, () => {
   const track = catalog.tracks[Math.floor(random() * catalog.tracks.length)] ?? catalog.tracks[0];
   const title = (track?.title ?? "love").split(" ");
-  const first = title.length > 1 ? (title[0] ?? "") : (artistNames.get(track?.artistId ?? "") ?? "").split(" ")[0];
+  const first =
+    title.length > 1
+      ? (title[0] ?? "")
+      : (artistNames.get(track?.artistId ?? "") ?? "").split(" ")[0];
   return `${first} ${prefixOf(title.at(-1) ?? "")}`;
 });
-const interleave = <T>(a: T[], b: T[]) => a.flatMap((x, i) => (b[i] === undefined ? [x] : [x, b[i] as T]));
+const interleave = <T>(a: T[], b: T[]) =>
+  a.flatMap((x, i) => (b[i] === undefined ? [x] : [x, b[i] as T]));
 const searchQueries = Array.from({ length: 200 }, () => pickWord());
 
 const workers: ChildProcess[] = [];
 try {
   workers.push(await startWorker("wrangler.toml", API_PORT, persistTo, "/healthz"));
   workers.push(await startWorker("bench/search/wrangler.toml", LIKE_PORT, persistTo, "/?q=x"));
-  const urls = (base: string, queries: string[]) => queries.map((q) => `${base}${encodeURIComponent(q)}`);
+  const urls = (base: string, queries: string[]) =>
+    queries.map((q) => `${base}${encodeURIComponent(q)}`);
   const apiBase = `http://127.0.0.1:${API_PORT}`;
   const cases = {
     "healthz (floor of the path)": [`${apiBase}/healthz`],
@@ -103,11 +114,16 @@ try {
     "suggest, word + prefix": urls(`${apiBase}/v1/search/suggest?q=`, twoWords),
     "suggest, all queries": urls(`${apiBase}/v1/search/suggest?q=`, interleave(oneWord, twoWords)),
     "search, 20 results": urls(`${apiBase}/v1/search?limit=20&q=`, searchQueries),
-    "suggest as LIKE '%q%'": urls(`http://127.0.0.1:${LIKE_PORT}/?q=`, interleave(oneWord, twoWords)),
+    "suggest as LIKE '%q%'": urls(
+      `http://127.0.0.1:${LIKE_PORT}/?q=`,
+      interleave(oneWord, twoWords),
+    ),
   };
   // Warm the isolates and SQLite's page cache before measuring.
   for (const list of Object.values(cases)) await timeRequests(list, 30);
-  const results = Object.fromEntries(Object.keys(cases).map((k) => [k, { roundTrip: [], app: [] } as Timings]));
+  const results = Object.fromEntries(
+    Object.keys(cases).map((k) => [k, { roundTrip: [], app: [] } as Timings]),
+  );
   // Interleave rounds so machine noise hits every case alike; LIKE is slow, so fewer samples.
   const ROUNDS = 4;
   for (let round = 0; round < ROUNDS; round++) {
@@ -116,10 +132,17 @@ try {
       await timeRequests(list, Math.ceil(n / ROUNDS), results[name]);
     }
   }
-  console.log(`\nsearch benchmark: ${TRACKS.toLocaleString()} tracks; sequential requests through wrangler dev`);
-  console.log("round trip = client-measured; in worker = Server-Timing app;dur (ms, 1 ms resolution)\n");
+  console.log(
+    `\nsearch benchmark: ${TRACKS.toLocaleString()} tracks; sequential requests through wrangler dev`,
+  );
+  console.log(
+    "round trip = client-measured; in worker = Server-Timing app;dur (ms, 1 ms resolution)\n",
+  );
   console.log(`${"case".padEnd(30)}    n   round trip p50/p95/p99     in worker p50/p95/p99`);
-  const stats: Record<string, { rt: ReturnType<typeof summarize>; app: ReturnType<typeof summarize> }> = {};
+  const stats: Record<
+    string,
+    { rt: ReturnType<typeof summarize>; app: ReturnType<typeof summarize> }
+  > = {};
   for (const [name, t] of Object.entries(results)) {
     const rt = summarize(t.roundTrip);
     const app = summarize(t.app);
@@ -132,9 +155,15 @@ try {
   const l = stats["suggest as LIKE '%q%'"];
   if (s && l) {
     const ratio = (a: number, b: number) => (a / Math.max(b, 0.5)).toFixed(1);
-    console.log(`\nLIKE vs suggest, round trip: p50 ${ratio(l.rt.p50, s.rt.p50)}x, p95 ${ratio(l.rt.p95, s.rt.p95)}x`);
-    console.log(`LIKE vs suggest, in worker:  p50 ${ratio(l.app.p50, s.app.p50)}x, p95 ${ratio(l.app.p95, s.app.p95)}x (suggest times under 1 ms count as 0.5 ms)`);
-    console.log(`target suggest p95 < 15 ms round trip: ${s.rt.p95 < 15 ? "met" : "NOT met"} (${s.rt.p95.toFixed(1)} ms)`);
+    console.log(
+      `\nLIKE vs suggest, round trip: p50 ${ratio(l.rt.p50, s.rt.p50)}x, p95 ${ratio(l.rt.p95, s.rt.p95)}x`,
+    );
+    console.log(
+      `LIKE vs suggest, in worker:  p50 ${ratio(l.app.p50, s.app.p50)}x, p95 ${ratio(l.app.p95, s.app.p95)}x (suggest times under 1 ms count as 0.5 ms)`,
+    );
+    console.log(
+      `target suggest p95 < 15 ms round trip: ${s.rt.p95 < 15 ? "met" : "NOT met"} (${s.rt.p95.toFixed(1)} ms)`,
+    );
   }
   const c = summarize(sqlTimings.completion);
   const k = summarize(sqlTimings.like);
@@ -142,8 +171,12 @@ try {
   // D1 reports whole milliseconds locally: a query under 1 ms reads 0, so ratios use 0.5 ms
   // as the floor and the mean (which averages the rounding out) is shown beside them.
   const floor = (v: number) => Math.max(v, 0.5);
-  console.log(`\nSQL execution (D1 meta.duration, whole ms), one-word suggest vs LIKE, same ${c.n} queries:`);
-  console.log(`  completion p50 ${c.p50}  p95 ${c.p95}  mean ${mean(sqlTimings.completion).toFixed(2)}`);
+  console.log(
+    `\nSQL execution (D1 meta.duration, whole ms), one-word suggest vs LIKE, same ${c.n} queries:`,
+  );
+  console.log(
+    `  completion p50 ${c.p50}  p95 ${c.p95}  mean ${mean(sqlTimings.completion).toFixed(2)}`,
+  );
   console.log(`  LIKE       p50 ${k.p50}  p95 ${k.p95}  mean ${mean(sqlTimings.like).toFixed(2)}`);
   console.log(
     `  LIKE / completion: p50 >= ${(k.p50 / floor(c.p50)).toFixed(0)}x, p95 ${(k.p95 / floor(c.p95)).toFixed(0)}x, ` +

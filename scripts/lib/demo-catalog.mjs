@@ -4,8 +4,16 @@
 
 export const DEMO_ACCOUNTS = {
   admin: { email: "admin@demo.local", password: "demo-admin-password", displayName: "Demo Admin" },
-  artist: { email: "artist@demo.local", password: "demo-artist-password", displayName: "Demo Artist" },
-  listener: { email: "listener@demo.local", password: "demo-listener-password", displayName: "Demo Listener" },
+  artist: {
+    email: "artist@demo.local",
+    password: "demo-artist-password",
+    displayName: "Demo Artist",
+  },
+  listener: {
+    email: "listener@demo.local",
+    password: "demo-listener-password",
+    displayName: "Demo Listener",
+  },
 };
 
 export const DEMO_ARTISTS = [
@@ -25,8 +33,18 @@ export const DEMO_ARTISTS = [
     name: "Sigurd Ólafsson",
     bio: "Ambient recordings of glaciers, mostly.",
     albums: [
-      { title: "Jökull", releaseDate: "2021-11-05", genre: "Ambient", tracks: ["Ísbrú", "Hvítur", "Thaw"] },
-      { title: "Fjörður", releaseDate: "2024-06-21", genre: "Ambient", tracks: ["Low Tide", "Sæla"] },
+      {
+        title: "Jökull",
+        releaseDate: "2021-11-05",
+        genre: "Ambient",
+        tracks: ["Ísbrú", "Hvítur", "Thaw"],
+      },
+      {
+        title: "Fjörður",
+        releaseDate: "2024-06-21",
+        genre: "Ambient",
+        tracks: ["Low Tide", "Sæla"],
+      },
     ],
   },
   {
@@ -71,8 +89,11 @@ async function account(api, { email, password, displayName }) {
     body: { email, password, displayName, deviceName: "demo seeder" },
   });
   if (registered.status === 201) return registered.body;
-  if (registered.status !== 409) throw new Error(`register ${email}: ${JSON.stringify(registered.body)}`);
-  return must(api, "POST", "/v1/auth/login", { body: { email, password, deviceName: "demo seeder" } });
+  if (registered.status !== 409)
+    throw new Error(`register ${email}: ${JSON.stringify(registered.body)}`);
+  return must(api, "POST", "/v1/auth/login", {
+    body: { email, password, deviceName: "demo seeder" },
+  });
 }
 
 /** Seeds the demo accounts and catalog; a second run finds them and adds nothing. */
@@ -89,13 +110,25 @@ export async function seedDemo(api) {
   const token = artist.accessToken;
   let created = 0;
   for (const demo of DEMO_ARTISTS) {
-    const existing = await must(api, "GET", `/v1/search?type=artist&q=${encodeURIComponent(demo.name)}`);
+    const existing = await must(
+      api,
+      "GET",
+      `/v1/search?type=artist&q=${encodeURIComponent(demo.name)}`,
+    );
     if (existing.items.some((a) => a.name === demo.name)) continue;
-    const a = await must(api, "POST", "/v1/artists", { token, body: { name: demo.name, bio: demo.bio } });
+    const a = await must(api, "POST", "/v1/artists", {
+      token,
+      body: { name: demo.name, bio: demo.bio },
+    });
     for (const album of demo.albums) {
       const alb = await must(api, "POST", "/v1/albums", {
         token,
-        body: { artistId: a.id, title: album.title, releaseDate: album.releaseDate, genre: album.genre },
+        body: {
+          artistId: a.id,
+          title: album.title,
+          releaseDate: album.releaseDate,
+          genre: album.genre,
+        },
       });
       for (const [i, title] of album.tracks.entries()) {
         await must(api, "POST", "/v1/tracks", {

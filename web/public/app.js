@@ -15,12 +15,19 @@ input.addEventListener("input", async () => {
     return;
   }
   const { items, match } = await res.json();
-  status.textContent = items.length === 0 ? "No matches." : match === "fuzzy" ? "Showing close matches." : "";
+  status.textContent =
+    items.length === 0 ? "No matches." : match === "fuzzy" ? "Showing close matches." : "";
   list.replaceChildren(
     ...items.map((item) => {
       const li = document.createElement("li");
-      const type = Object.assign(document.createElement("span"), { className: "type", textContent: item.type });
-      const sub = Object.assign(document.createElement("span"), { className: "subtitle", textContent: item.subtitle });
+      const type = Object.assign(document.createElement("span"), {
+        className: "type",
+        textContent: item.type,
+      });
+      const sub = Object.assign(document.createElement("span"), {
+        className: "subtitle",
+        textContent: item.subtitle,
+      });
       li.append(type, item.text, sub);
       return li;
     }),

@@ -1,7 +1,9 @@
 import { log } from "./log.js";
 import { TRANSCODER_DEFAULT_PORT, startServer } from "./server.js";
 
-const port = Number(process.env["TRANSCODER_PORT"] ?? process.env["PORT"] ?? TRANSCODER_DEFAULT_PORT);
+const port = Number(
+  process.env["TRANSCODER_PORT"] ?? process.env["PORT"] ?? TRANSCODER_DEFAULT_PORT,
+);
 const host = process.env["TRANSCODER_HOST"] ?? "0.0.0.0";
 const server = await startServer(port, host);
 log("info", "listening", { port, host });

@@ -19,7 +19,13 @@ export function handle(req: IncomingMessage, res: ServerResponse): void {
   send(
     res,
     404,
-    { type: "about:blank", title: "Not Found", status: 404, code: "ROUTE_NOT_FOUND", detail: `No route for ${req.method} ${path}.` },
+    {
+      type: "about:blank",
+      title: "Not Found",
+      status: 404,
+      code: "ROUTE_NOT_FOUND",
+      detail: `No route for ${req.method} ${path}.`,
+    },
     "application/problem+json",
   );
 }

@@ -3,7 +3,10 @@
  * sides agree: NFKD, combining marks removed, lower case (`Beyoncé` → `beyonce`).
  */
 export function foldText(text: string): string {
-  return text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase();
+  return text
+    .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .toLowerCase();
 }
 
 /** Longest query the search accepts, in characters, and the most words it keeps. */

@@ -18,7 +18,9 @@ function example(schema, depth = 0) {
   if (schema.enum) return schema.enum[0];
   switch (Array.isArray(schema.type) ? schema.type[0] : schema.type) {
     case "object":
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, v]) => [k, example(v, depth + 1)]));
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map(([k, v]) => [k, example(v, depth + 1)]),
+      );
     case "array":
       return [example(schema.items, depth + 1)];
     case "integer":
@@ -44,7 +46,8 @@ function render(query) {
   root.replaceChildren();
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
-      const text = `${method} ${path} ${op.summary ?? ""} ${(op.tags ?? []).join(" ")}`.toLowerCase();
+      const text =
+        `${method} ${path} ${op.summary ?? ""} ${(op.tags ?? []).join(" ")}`.toLowerCase();
       if (query && !text.includes(query.toLowerCase())) continue;
       const summary = el(
         "summary",
@@ -55,16 +58,24 @@ function render(query) {
       );
       const body = [];
       for (const p of op.parameters ?? []) {
-        body.push(el("div", { textContent: `${p.in} ${p.name}${p.required ? " (required)" : ""}: ${p.schema?.description ?? p.description ?? resolve(p.schema)?.type ?? ""}` }));
+        body.push(
+          el("div", {
+            textContent: `${p.in} ${p.name}${p.required ? " (required)" : ""}: ${p.schema?.description ?? p.description ?? resolve(p.schema)?.type ?? ""}`,
+          }),
+        );
       }
       const requestSchema = op.requestBody?.content?.["application/json"]?.schema;
       if (requestSchema) {
-        body.push(el("h4", { textContent: "Request body" }), el("pre", { textContent: JSON.stringify(example(requestSchema), null, 2) }));
+        body.push(
+          el("h4", { textContent: "Request body" }),
+          el("pre", { textContent: JSON.stringify(example(requestSchema), null, 2) }),
+        );
       }
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         const schema = Object.values(response.content ?? {})[0]?.schema;
         body.push(el("h4", { textContent: `${status} ${response.description}` }));
-        if (schema && status < 300) body.push(el("pre", { textContent: JSON.stringify(example(schema), null, 2) }));
+        if (schema && status < 300)
+          body.push(el("pre", { textContent: JSON.stringify(example(schema), null, 2) }));
       }
       root.append(el("details", {}, summary, ...body));
     }

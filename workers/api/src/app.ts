@@ -57,7 +57,12 @@ export function createApp() {
   });
 
   app.notFound((c) =>
-    problemResponse(404, "ROUTE_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`, c.get("requestId")),
+    problemResponse(
+      404,
+      "ROUTE_NOT_FOUND",
+      `No route for ${c.req.method} ${c.req.path}.`,
+      c.get("requestId"),
+    ),
   );
 
   app.onError((err, c) => {

@@ -16,8 +16,12 @@ describe("access tokens", () => {
     claims = jwt.decode(account.accessToken).payload as Record<string, unknown>;
   });
 
-  const sign = (payload: Record<string, unknown>, secret: string, kid: string, algorithm = "HS256") =>
-    jwt.sign(payload, secret, { algorithm, header: { kid, typ: "JWT" } });
+  const sign = (
+    payload: Record<string, unknown>,
+    secret: string,
+    kid: string,
+    algorithm = "HS256",
+  ) => jwt.sign(payload, secret, { algorithm, header: { kid, typ: "JWT" } });
 
   const expect401 = async (token: string) =>
     expectProblem(await call("GET", "/v1/me", { token }), 401, "UNAUTHENTICATED");
@@ -39,7 +43,13 @@ describe("access tokens", () => {
   });
 
   it("that expired are refused", async () => {
-    await expect401(await sign({ ...claims, iat: now() - 7200, exp: now() - 3600 }, env.TEST_JWT_KEYS["k1"] ?? "", "k1"));
+    await expect401(
+      await sign(
+        { ...claims, iat: now() - 7200, exp: now() - 3600 },
+        env.TEST_JWT_KEYS["k1"] ?? "",
+        "k1",
+      ),
+    );
   });
 
   it("with alg none are refused", async () => {
@@ -66,11 +76,17 @@ describe("access tokens", () => {
   });
 
   it("for a valid signature but a session that does not exist are refused", async () => {
-    await expect401(await sign({ ...claims, sid: "ses_missing" }, env.TEST_JWT_KEYS["k1"] ?? "", "k1"));
+    await expect401(
+      await sign({ ...claims, sid: "ses_missing" }, env.TEST_JWT_KEYS["k1"] ?? "", "k1"),
+    );
   });
 
   it("grant the role stored in D1, not the role claimed in the token", async () => {
-    const claimsAdmin = await sign({ ...claims, role: "admin" }, env.TEST_JWT_KEYS["k1"] ?? "", "k1");
+    const claimsAdmin = await sign(
+      { ...claims, role: "admin" },
+      env.TEST_JWT_KEYS["k1"] ?? "",
+      "k1",
+    );
     const res = await call("POST", "/v1/artists", { token: claimsAdmin, body: { name: "X" } });
     await expectProblem(res, 403, "FORBIDDEN");
   });

@@ -5,7 +5,10 @@ import { call, callJson, expectProblem, freshIp, register, type Json } from "./h
 const login = (email: string, password = "correct horse battery", ip = freshIp()) =>
   call("POST", "/v1/auth/login", {
     body: { email, password, deviceName: "Test phone" },
-    headers: { "CF-Connecting-IP": ip, "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0" },
+    headers: {
+      "CF-Connecting-IP": ip,
+      "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+    },
   });
 
 describe("register", () => {
@@ -13,7 +16,12 @@ describe("register", () => {
     const account = await register();
     expect(account.role).toBe("listener");
     const me = await callJson("GET", "/v1/me", 200, { token: account.accessToken });
-    expect(me).toMatchObject({ id: account.id, email: account.email, role: "listener", plan: "free" });
+    expect(me).toMatchObject({
+      id: account.id,
+      email: account.email,
+      role: "listener",
+      plan: "free",
+    });
   });
 
   it("normalizes the email and stores only a PBKDF2 hash with its iteration count", async () => {
@@ -42,12 +50,16 @@ describe("register", () => {
       const body = await expectProblem(res, 422, "WEAK_PASSWORD");
       expect(body["detail"]).toContain("10 to 256 characters");
     }
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = 'weak@example.com'").first<{ n: number }>();
+    const count = await env.DB.prepare(
+      "SELECT count(*) AS n FROM users WHERE email = 'weak@example.com'",
+    ).first<{ n: number }>();
     expect(count?.n).toBe(0);
   });
 
   it("names each invalid field", async () => {
-    const res = await call("POST", "/v1/auth/register", { body: { email: "not-an-email", password: 5 } });
+    const res = await call("POST", "/v1/auth/register", {
+      body: { email: "not-an-email", password: 5 },
+    });
     const body = await expectProblem(res, 400, "VALIDATION_FAILED");
     const fields = (body["errors"] as { field: string }[]).map((e) => e.field).sort();
     expect(fields).toEqual(["displayName", "email", "password"]);
@@ -61,6 +73,23 @@ describe("register", () => {
     await expectProblem(res, 400);
     const broken = await fetchRaw("/v1/auth/login", "{not json");
     await expectProblem(broken, 400, "MALFORMED_JSON");
+  });
+
+  it("rate limits registrations from one client address", async () => {
+    let res: Response | undefined;
+    for (let i = 0; i < 40; i++) {
+      res = await call("POST", "/v1/auth/register", {
+        body: {
+          email: `burst${i}@example.com`,
+          password: "correct horse battery",
+          displayName: "B",
+        },
+        headers: { "CF-Connecting-IP": "203.0.113.9" },
+      });
+      if (res.status === 429) break;
+    }
+    await expectProblem(res as Response, 429, "RATE_LIMITED");
+    expect(res?.headers.get("Retry-After")).toBe("60");
   });
 
   it("makes accounts with configured admin emails admins", async () => {
@@ -95,8 +124,16 @@ describe("login", () => {
 
   it("gives the same answer for a wrong password and an unknown email", async () => {
     const account = await register();
-    const wrong = await expectProblem(await login(account.email, "wrong password!!"), 401, "INVALID_CREDENTIALS");
-    const unknown = await expectProblem(await login("nobody@example.com"), 401, "INVALID_CREDENTIALS");
+    const wrong = await expectProblem(
+      await login(account.email, "wrong password!!"),
+      401,
+      "INVALID_CREDENTIALS",
+    );
+    const unknown = await expectProblem(
+      await login("nobody@example.com"),
+      401,
+      "INVALID_CREDENTIALS",
+    );
     expect(wrong["detail"]).toBe(unknown["detail"]);
   });
 
@@ -128,9 +165,14 @@ describe("login", () => {
 describe("refresh tokens", () => {
   it("rotate on every use", async () => {
     const account = await register();
-    const first = await callJson<{ refreshToken: string; accessToken: string }>("POST", "/v1/auth/refresh", 200, {
-      body: { refreshToken: account.refreshToken },
-    });
+    const first = await callJson<{ refreshToken: string; accessToken: string }>(
+      "POST",
+      "/v1/auth/refresh",
+      200,
+      {
+        body: { refreshToken: account.refreshToken },
+      },
+    );
     expect(first.refreshToken).not.toBe(account.refreshToken);
     await callJson("GET", "/v1/me", 200, { token: first.accessToken });
     const second = await callJson<{ refreshToken: string }>("POST", "/v1/auth/refresh", 200, {
@@ -141,17 +183,26 @@ describe("refresh tokens", () => {
 
   it("are stored only as hashes", async () => {
     const account = await register();
-    const rows = await env.DB.prepare("SELECT token_hash FROM refresh_tokens").all<{ token_hash: string }>();
+    const rows = await env.DB.prepare("SELECT token_hash FROM refresh_tokens").all<{
+      token_hash: string;
+    }>();
     expect(rows.results.some((r) => r.token_hash === account.refreshToken)).toBe(false);
     expect(rows.results.every((r) => /^[0-9a-f]{64}$/.test(r.token_hash))).toBe(true);
   });
 
   it("revoke the whole session when an old one is presented again", async () => {
     const account = await register();
-    const rotated = await callJson<{ refreshToken: string; accessToken: string }>("POST", "/v1/auth/refresh", 200, {
+    const rotated = await callJson<{ refreshToken: string; accessToken: string }>(
+      "POST",
+      "/v1/auth/refresh",
+      200,
+      {
+        body: { refreshToken: account.refreshToken },
+      },
+    );
+    const reuse = await call("POST", "/v1/auth/refresh", {
       body: { refreshToken: account.refreshToken },
     });
-    const reuse = await call("POST", "/v1/auth/refresh", { body: { refreshToken: account.refreshToken } });
     await expectProblem(reuse, 401, "REFRESH_TOKEN_REUSED");
     // The thief's copy and the legitimate rotated token are both dead now.
     await expectProblem(
@@ -159,7 +210,11 @@ describe("refresh tokens", () => {
       401,
       "INVALID_REFRESH_TOKEN",
     );
-    await expectProblem(await call("GET", "/v1/me", { token: rotated.accessToken }), 401, "UNAUTHENTICATED");
+    await expectProblem(
+      await call("GET", "/v1/me", { token: rotated.accessToken }),
+      401,
+      "UNAUTHENTICATED",
+    );
   });
 
   it("refuse unknown tokens", async () => {
@@ -190,12 +245,19 @@ describe("logout and sessions", () => {
   it("revoking a device session signs that device out at once", async () => {
     const account = await register();
     const phone = (await (await login(account.email)).json()) as { accessToken: string };
-    const list = await callJson<{ items: { id: string; current: boolean }[] }>("GET", "/v1/me/sessions", 200, {
-      token: account.accessToken,
-    });
+    const list = await callJson<{ items: { id: string; current: boolean }[] }>(
+      "GET",
+      "/v1/me/sessions",
+      200,
+      {
+        token: account.accessToken,
+      },
+    );
     const phoneSession = list.items.find((s) => !s.current);
     expect(phoneSession).toBeDefined();
-    const res = await call("DELETE", `/v1/me/sessions/${phoneSession?.id}`, { token: account.accessToken });
+    const res = await call("DELETE", `/v1/me/sessions/${phoneSession?.id}`, {
+      token: account.accessToken,
+    });
     expect(res.status).toBe(204);
     await expectProblem(await call("GET", "/v1/me", { token: phone.accessToken }), 401);
     await callJson("GET", "/v1/me", 200, { token: account.accessToken });
@@ -207,7 +269,9 @@ describe("logout and sessions", () => {
     const bobSessions = await callJson<{ items: { id: string }[] }>("GET", "/v1/me/sessions", 200, {
       token: bob.accessToken,
     });
-    const res = await call("DELETE", `/v1/me/sessions/${bobSessions.items[0]?.id}`, { token: alice.accessToken });
+    const res = await call("DELETE", `/v1/me/sessions/${bobSessions.items[0]?.id}`, {
+      token: alice.accessToken,
+    });
     await expectProblem(res, 404, "NOT_FOUND");
     await callJson("GET", "/v1/me", 200, { token: bob.accessToken });
   });
@@ -215,9 +279,14 @@ describe("logout and sessions", () => {
   it("paginates sessions with a cursor", async () => {
     const account = await register();
     for (let i = 0; i < 3; i++) await login(account.email);
-    const first = await callJson<{ items: Json[]; nextCursor: string }>("GET", "/v1/me/sessions?limit=3", 200, {
-      token: account.accessToken,
-    });
+    const first = await callJson<{ items: Json[]; nextCursor: string }>(
+      "GET",
+      "/v1/me/sessions?limit=3",
+      200,
+      {
+        token: account.accessToken,
+      },
+    );
     expect(first.items).toHaveLength(3);
     const second = await callJson<{ items: Json[]; nextCursor: null }>(
       "GET",

@@ -1,7 +1,10 @@
 import { callJson, type Account, type Json } from "./helpers";
 
 /** Creates an artist owned by `owner` (an artist account, or an admin for admin-managed ones). */
-export async function createArtist(owner: Account, name = "Test Artist"): Promise<Json & { id: string }> {
+export async function createArtist(
+  owner: Account,
+  name = "Test Artist",
+): Promise<Json & { id: string }> {
   return callJson("POST", "/v1/artists", 201, { token: owner.accessToken, body: { name } });
 }
 

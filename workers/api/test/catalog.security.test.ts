@@ -23,8 +23,12 @@ describe("catalog authorization", () => {
     artistId = (await createArtist(owner, "Matrix Act")).id;
     albumId = (await createAlbum(owner, artistId)).id;
     publicTrack = (await createTrack(owner, artistId, { albumId, trackNumber: 1 })).id;
-    privateTrack = (await createTrack(owner, artistId, { albumId, trackNumber: 2, visibility: "private" })).id;
-    unlistedTrack = (await createTrack(owner, artistId, { albumId, trackNumber: 3, visibility: "unlisted" })).id;
+    privateTrack = (
+      await createTrack(owner, artistId, { albumId, trackNumber: 2, visibility: "private" })
+    ).id;
+    unlistedTrack = (
+      await createTrack(owner, artistId, { albumId, trackNumber: 3, visibility: "unlisted" })
+    ).id;
   });
 
   const as = (role: Role) => {
@@ -32,7 +36,11 @@ describe("catalog authorization", () => {
     return token ? { token } : {};
   };
 
-  const matrix: { name: string; expected: Record<Role, number>; request: () => [string, string, unknown?] }[] = [
+  const matrix: {
+    name: string;
+    expected: Record<Role, number>;
+    request: () => [string, string, unknown?];
+  }[] = [
     {
       name: "create an artist",
       expected: { anonymous: 401, listener: 403, owner: 201, otherArtist: 201, admin: 201 },
@@ -88,21 +96,37 @@ describe("catalog authorization", () => {
   describe.each(matrix)("$name", ({ expected, request }) => {
     it.each(ROLES)("as %s", async (role) => {
       const [method, path, body] = request();
-      const res = await call(method, path, { ...as(role), ...(body === undefined ? {} : { body }) });
+      const res = await call(method, path, {
+        ...as(role),
+        ...(body === undefined ? {} : { body }),
+      });
       expect(res.status, await res.clone().text()).toBe(expected[role]);
     });
   });
 
-  it.each(ROLES)("album tracklist as %s shows the private track only to its owner, unlisted never", async (role) => {
-    const album = await callJson<{ tracks: { id: string }[] }>("GET", `/v1/albums/${albumId}`, 200, as(role));
-    const ids = album.tracks.map((t) => t.id);
-    expect(ids).toContain(publicTrack);
-    expect(ids.includes(privateTrack)).toBe(role === "owner");
-    expect(ids.includes(unlistedTrack)).toBe(role === "owner");
-  });
+  it.each(ROLES)(
+    "album tracklist as %s shows the private track only to its owner, unlisted never",
+    async (role) => {
+      const album = await callJson<{ tracks: { id: string }[] }>(
+        "GET",
+        `/v1/albums/${albumId}`,
+        200,
+        as(role),
+      );
+      const ids = album.tracks.map((t) => t.id);
+      expect(ids).toContain(publicTrack);
+      expect(ids.includes(privateTrack)).toBe(role === "owner");
+      expect(ids.includes(unlistedTrack)).toBe(role === "owner");
+    },
+  );
 
   it.each(ROLES)("artist top tracks as %s hide others' private tracks", async (role) => {
-    const page = await callJson<{ items: { id: string }[] }>("GET", `/v1/artists/${artistId}/top-tracks`, 200, as(role));
+    const page = await callJson<{ items: { id: string }[] }>(
+      "GET",
+      `/v1/artists/${artistId}/top-tracks`,
+      200,
+      as(role),
+    );
     expect(page.items.map((t) => t.id).includes(privateTrack)).toBe(role === "owner");
   });
 });

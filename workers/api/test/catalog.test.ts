@@ -1,7 +1,15 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAlbum, createArtist, createTrack } from "./catalog-fixtures";
-import { accountWithRole, adminAccount, call, callJson, expectProblem, type Account, type Json } from "./helpers";
+import {
+  accountWithRole,
+  adminAccount,
+  call,
+  callJson,
+  expectProblem,
+  type Account,
+  type Json,
+} from "./helpers";
 
 type Page = { items: (Json & { id: string })[]; nextCursor: string | null };
 
@@ -30,8 +38,16 @@ describe("catalog", () => {
   it("an artist account creates its artist, an album and tracks, read back by anyone", async () => {
     const a = await createArtist(artist, "Beyoncé");
     expect(a).toMatchObject({ name: "Beyoncé", ownerId: artist.id });
-    const album = await createAlbum(artist, a.id, { title: "Lemonade", releaseDate: "2016-04-23", genre: "R&B / Soul" });
-    expect(album).toMatchObject({ title: "Lemonade", artist: { id: a.id, name: "Beyoncé" }, genre: { id: "r-b-soul" } });
+    const album = await createAlbum(artist, a.id, {
+      title: "Lemonade",
+      releaseDate: "2016-04-23",
+      genre: "R&B / Soul",
+    });
+    expect(album).toMatchObject({
+      title: "Lemonade",
+      artist: { id: a.id, name: "Beyoncé" },
+      genre: { id: "r-b-soul" },
+    });
     const track = await createTrack(artist, a.id, {
       title: "Formation",
       albumId: album.id,
@@ -62,31 +78,58 @@ describe("catalog", () => {
     const a = await createArtist(artist);
     const album = await createAlbum(artist, a.id);
     for (const n of [3, null, 1, 2]) {
-      await createTrack(artist, a.id, { albumId: album.id, trackNumber: n, title: `Track ${n ?? "bonus"}` });
+      await createTrack(artist, a.id, {
+        albumId: album.id,
+        trackNumber: n,
+        title: `Track ${n ?? "bonus"}`,
+      });
     }
-    const full = await callJson<{ tracks: { title: string }[] }>("GET", `/v1/albums/${album.id}`, 200);
-    expect(full.tracks.map((t) => t.title)).toEqual(["Track 1", "Track 2", "Track 3", "Track bonus"]);
+    const full = await callJson<{ tracks: { title: string }[] }>(
+      "GET",
+      `/v1/albums/${album.id}`,
+      200,
+    );
+    expect(full.tracks.map((t) => t.title)).toEqual([
+      "Track 1",
+      "Track 2",
+      "Track 3",
+      "Track bonus",
+    ]);
   });
 
   it("paginates an artist's albums newest first without gaps or repeats", async () => {
     const a = await createArtist(artist);
     const dates = ["2001", "2019-06-01", "2010-01-01", "2019-06-01", "2005-05"];
     const made: string[] = [];
-    for (const releaseDate of dates) made.push((await createAlbum(artist, a.id, { releaseDate })).id);
+    for (const releaseDate of dates)
+      made.push((await createAlbum(artist, a.id, { releaseDate })).id);
     const ids = await collect(`/v1/artists/${a.id}/albums`, 2);
     expect(new Set(ids)).toEqual(new Set(made));
     expect(ids).toHaveLength(5);
-    const page = await callJson<{ items: { releaseDate: string }[] }>("GET", `/v1/artists/${a.id}/albums`, 200);
-    expect(page.items.map((x) => x.releaseDate)).toEqual(["2019-06-01", "2019-06-01", "2010-01-01", "2005-05", "2001"]);
+    const page = await callJson<{ items: { releaseDate: string }[] }>(
+      "GET",
+      `/v1/artists/${a.id}/albums`,
+      200,
+    );
+    expect(page.items.map((x) => x.releaseDate)).toEqual([
+      "2019-06-01",
+      "2019-06-01",
+      "2010-01-01",
+      "2005-05",
+      "2001",
+    ]);
   });
 
   it("ranks top tracks by streams, paginated", async () => {
     const a = await createArtist(artist);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await createTrack(artist, a.id, { title: `Song ${i}` })).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await createTrack(artist, a.id, { title: `Song ${i}` })).id);
     const streams = [10, 500, 0, 500, 42];
     for (const [i, id] of ids.entries()) {
-      await env.DB.prepare("UPDATE tracks SET popularity = ? WHERE id = ?").bind(streams[i], id).run();
+      await env.DB.prepare("UPDATE tracks SET popularity = ? WHERE id = ?")
+        .bind(streams[i], id)
+        .run();
     }
     const ranked = await collect(`/v1/artists/${a.id}/top-tracks`, 2);
     const expected = ids
@@ -127,7 +170,12 @@ describe("catalog", () => {
       token: artist.accessToken,
       body: { visibility: "unlisted", isrc: null, albumId: album.id },
     });
-    expect(editedTrack).toMatchObject({ visibility: "unlisted", isrc: null, durationMs: 1000, album: { id: album.id } });
+    expect(editedTrack).toMatchObject({
+      visibility: "unlisted",
+      isrc: null,
+      durationMs: 1000,
+      album: { id: album.id },
+    });
   });
 
   describe("refuses bad input with a problem and writes nothing", () => {
@@ -136,27 +184,63 @@ describe("catalog", () => {
       const b = await createArtist(artist);
       const bAlbum = await createAlbum(artist, b.id);
       await createTrack(artist, a.id, { isrc: "USRC17607839" });
-      const before = await env.DB.prepare("SELECT count(*) AS n FROM tracks").first<{ n: number }>();
+      const before = await env.DB.prepare("SELECT count(*) AS n FROM tracks").first<{
+        n: number;
+      }>();
       const post = (body: Json) => call("POST", "/v1/tracks", { token: artist.accessToken, body });
       await expectProblem(await post({ artistId: "art_nope", title: "X" }), 404, "NOT_FOUND");
-      await expectProblem(await post({ artistId: a.id, title: "X", albumId: bAlbum.id }), 422, "ALBUM_ARTIST_MISMATCH");
-      await expectProblem(await post({ artistId: a.id, title: "X", isrc: "US-RC1-76-07839" }), 409, "ISRC_TAKEN");
-      await expectProblem(await post({ artistId: a.id, title: "X", isrc: "nope" }), 400, "VALIDATION_FAILED");
-      await expectProblem(await post({ artistId: a.id, title: "X", status: "ready" }), 400, "VALIDATION_FAILED");
+      await expectProblem(
+        await post({ artistId: a.id, title: "X", albumId: bAlbum.id }),
+        422,
+        "ALBUM_ARTIST_MISMATCH",
+      );
+      await expectProblem(
+        await post({ artistId: a.id, title: "X", isrc: "US-RC1-76-07839" }),
+        409,
+        "ISRC_TAKEN",
+      );
+      await expectProblem(
+        await post({ artistId: a.id, title: "X", isrc: "nope" }),
+        400,
+        "VALIDATION_FAILED",
+      );
+      await expectProblem(
+        await post({ artistId: a.id, title: "X", status: "ready" }),
+        400,
+        "VALIDATION_FAILED",
+      );
       await expectProblem(await post({ artistId: a.id, title: "" }), 400, "VALIDATION_FAILED");
-      await expectProblem(await post({ artistId: a.id, title: "X", releaseDate: "17/05/2024" }), 400, "VALIDATION_FAILED");
+      await expectProblem(
+        await post({ artistId: a.id, title: "X", releaseDate: "17/05/2024" }),
+        400,
+        "VALIDATION_FAILED",
+      );
       const after = await env.DB.prepare("SELECT count(*) AS n FROM tracks").first<{ n: number }>();
       expect(after?.n).toBe(before?.n);
     });
 
     it("a cursor that was not handed out", async () => {
       const a = await createArtist(artist);
-      await expectProblem(await call("GET", `/v1/artists/${a.id}/albums?cursor=bm9wZQ`), 400, "INVALID_CURSOR");
-      await expectProblem(await call("GET", `/v1/artists/${a.id}/albums?limit=1000`), 400, "VALIDATION_FAILED");
+      await expectProblem(
+        await call("GET", `/v1/artists/${a.id}/albums?cursor=bm9wZQ`),
+        400,
+        "INVALID_CURSOR",
+      );
+      await expectProblem(
+        await call("GET", `/v1/artists/${a.id}/albums?limit=1000`),
+        400,
+        "VALIDATION_FAILED",
+      );
     });
 
     it("ids that do not exist are 404", async () => {
-      for (const path of ["/v1/artists/art_x", "/v1/artists/art_x/albums", "/v1/artists/art_x/top-tracks", "/v1/albums/alb_x", "/v1/tracks/trk_x"]) {
+      for (const path of [
+        "/v1/artists/art_x",
+        "/v1/artists/art_x/albums",
+        "/v1/artists/art_x/top-tracks",
+        "/v1/albums/alb_x",
+        "/v1/tracks/trk_x",
+      ]) {
         await expectProblem(await call("GET", path), 404, "NOT_FOUND");
       }
     });
@@ -171,10 +255,16 @@ describe("catalog", () => {
     expect(a.ownerId).toBe(artist.id);
     const track = await createTrack(admin, a.id);
     expect(track["ownerId"]).toBe(artist.id);
-    await callJson("PATCH", `/v1/artists/${a.id}`, 200, { token: artist.accessToken, body: { bio: "Hi" } });
+    await callJson("PATCH", `/v1/artists/${a.id}`, 200, {
+      token: artist.accessToken,
+      body: { bio: "Hi" },
+    });
     const listener = await accountWithRole("listener");
     await expectProblem(
-      await call("POST", "/v1/artists", { token: admin.accessToken, body: { name: "X", ownerId: listener.id } }),
+      await call("POST", "/v1/artists", {
+        token: admin.accessToken,
+        body: { name: "X", ownerId: listener.id },
+      }),
       422,
       "INVALID_OWNER",
     );

@@ -57,7 +57,10 @@ export async function expectProblem(res: Response, status: number, code?: string
 
 let userCounter = 0;
 
-export async function register(email?: string, password = "correct horse battery"): Promise<Account> {
+export async function register(
+  email?: string,
+  password = "correct horse battery",
+): Promise<Account> {
   const address = email ?? `user${Date.now()}-${userCounter++}@example.com`;
   const body = await callJson<{ user: Json; accessToken: string; refreshToken: string }>(
     "POST",

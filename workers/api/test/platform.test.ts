@@ -26,13 +26,15 @@ describe("platform", () => {
   });
 
   it("publishes an OpenAPI 3.1 document generated from the route schemas", async () => {
-    const doc = await callJson<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }>(
-      "GET",
-      "/openapi.json",
-      200,
-    );
+    const doc = await callJson<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    }>("GET", "/openapi.json", 200);
     expect(doc.openapi).toBe("3.1.0");
-    const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(operations).toEqual(
       expect.arrayContaining([
         "POST /v1/auth/register",
@@ -59,7 +61,9 @@ describe("platform", () => {
         "GET /v1/search/suggest",
       ]),
     );
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Track", "Problem", "TokenPair"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Track", "Problem", "TokenPair"]),
+    );
   });
 
   it("serves the docs page and web app as static assets with a CSP", async () => {

@@ -9,13 +9,25 @@ import { accountWithRole, call, callJson, expectProblem, type Account } from "./
 const db = createDb(env.DB);
 const trackService = new TrackService(db, new GenreService(db));
 
-type Result = { items: { id: string; title?: string; name?: string }[]; nextCursor: string | null; match: string };
-type Suggestions = { items: { type: string; id: string; text: string; subtitle: string }[]; match: string };
+type Result = {
+  items: { id: string; title?: string; name?: string }[];
+  nextCursor: string | null;
+  match: string;
+};
+type Suggestions = {
+  items: { type: string; id: string; text: string; subtitle: string }[];
+  match: string;
+};
 
 const search = (query: string, token?: string) =>
   callJson<Result>("GET", `/v1/search?${query}`, 200, token ? { token } : {});
 const suggest = (q: string, token?: string) =>
-  callJson<Suggestions>("GET", `/v1/search/suggest?q=${encodeURIComponent(q)}`, 200, token ? { token } : {});
+  callJson<Suggestions>(
+    "GET",
+    `/v1/search/suggest?q=${encodeURIComponent(q)}`,
+    200,
+    token ? { token } : {},
+  );
 
 describe("search", () => {
   let owner: Account;
@@ -29,10 +41,16 @@ describe("search", () => {
     ids["beyonce"] = beyonce.id;
     const album = await createAlbum(owner, beyonce.id, { title: "Dangerously in Love" });
     ids["album"] = album.id;
-    ids["crazy"] = (await createTrack(owner, beyonce.id, { title: "Crazy in Love", albumId: album.id })).id;
+    ids["crazy"] = (
+      await createTrack(owner, beyonce.id, { title: "Crazy in Love", albumId: album.id })
+    ).id;
     ids["halo"] = (await createTrack(owner, beyonce.id, { title: "Halo" })).id;
-    ids["secret"] = (await createTrack(owner, beyonce.id, { title: "Halo Demo (secret)", visibility: "private" })).id;
-    ids["unlisted"] = (await createTrack(owner, beyonce.id, { title: "Halo Unlisted Mix", visibility: "unlisted" })).id;
+    ids["secret"] = (
+      await createTrack(owner, beyonce.id, { title: "Halo Demo (secret)", visibility: "private" })
+    ).id;
+    ids["unlisted"] = (
+      await createTrack(owner, beyonce.id, { title: "Halo Unlisted Mix", visibility: "unlisted" })
+    ).id;
     const sigur = await createArtist(other, "Sigur Rós");
     ids["sigur"] = sigur.id;
     ids["hoppipolla"] = (await createTrack(other, sigur.id, { title: "Hoppípolla" })).id;
@@ -46,8 +64,12 @@ describe("search", () => {
   });
 
   it("folds diacritics both ways", async () => {
-    expect((await search("q=beyonce&type=artist")).items.map((i) => i.id)).toEqual([ids["beyonce"]]);
-    expect((await search("q=BEYONCÉ&type=artist")).items.map((i) => i.id)).toEqual([ids["beyonce"]]);
+    expect((await search("q=beyonce&type=artist")).items.map((i) => i.id)).toEqual([
+      ids["beyonce"],
+    ]);
+    expect((await search("q=BEYONCÉ&type=artist")).items.map((i) => i.id)).toEqual([
+      ids["beyonce"],
+    ]);
     expect((await search("q=hoppipolla")).items.map((i) => i.id)).toEqual([ids["hoppipolla"]]);
     expect((await search("q=motorhead ace")).items.map((i) => i.id)).toEqual([ids["ace"]]);
   });
@@ -56,7 +78,9 @@ describe("search", () => {
     const result = await search("q=beyonce%20hal");
     expect(result.match).toBe("exact");
     expect(result.items.map((i) => i.id)).toEqual([ids["halo"]]);
-    expect((await search("q=dangerously%20in%20lo&type=album")).items.map((i) => i.id)).toEqual([ids["album"]]);
+    expect((await search("q=dangerously%20in%20lo&type=album")).items.map((i) => i.id)).toEqual([
+      ids["album"],
+    ]);
   });
 
   it("finds tracks by artist and album names too", async () => {
@@ -106,7 +130,8 @@ describe("search", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as Result;
     // "name:halo" must not restrict to a column and "OR" must not widen: any hit holds the words.
-    for (const item of body.items) expect(item.title?.toLowerCase()).toMatch(/halo|love|near|name|or|and/);
+    for (const item of body.items)
+      expect(item.title?.toLowerCase()).toMatch(/halo|love|near|name|or|and/);
     const s = await call("GET", `/v1/search/suggest?q=${encodeURIComponent(q)}`);
     expect(s.status).toBe(200);
   });
@@ -138,7 +163,8 @@ describe("search", () => {
 
   it("paginates with a cursor", async () => {
     const artist = await createArtist(owner, "Pager");
-    for (let i = 0; i < 5; i++) await createTrack(owner, artist.id, { title: `Pagination song ${i}` });
+    for (let i = 0; i < 5; i++)
+      await createTrack(owner, artist.id, { title: `Pagination song ${i}` });
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -153,17 +179,31 @@ describe("search", () => {
   it("follows renames", async () => {
     const artist = await createArtist(owner, "Before Rename");
     const track = await createTrack(owner, artist.id, { title: "Renamable" });
-    await callJson("PATCH", `/v1/artists/${artist.id}`, 200, { token: owner.accessToken, body: { name: "Zyxwv" } });
+    await callJson("PATCH", `/v1/artists/${artist.id}`, 200, {
+      token: owner.accessToken,
+      body: { name: "Zyxwv" },
+    });
     expect((await search("q=zyxwv renam")).items.map((i) => i.id)).toEqual([track.id]);
     expect((await search("q=before")).items).toEqual([]);
-    await callJson("PATCH", `/v1/tracks/${track.id}`, 200, { token: owner.accessToken, body: { title: "Qwertz" } });
+    await callJson("PATCH", `/v1/tracks/${track.id}`, 200, {
+      token: owner.accessToken,
+      body: { title: "Qwertz" },
+    });
     expect((await search("q=qwertz")).items.map((i) => i.id)).toEqual([track.id]);
   });
 
   it("refuses an empty or oversized query and a bad type", async () => {
     await expectProblem(await call("GET", "/v1/search?q="), 400, "VALIDATION_FAILED");
-    await expectProblem(await call("GET", `/v1/search?q=${"a".repeat(201)}`), 400, "VALIDATION_FAILED");
-    await expectProblem(await call("GET", "/v1/search?q=halo&type=playlist"), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call("GET", `/v1/search?q=${"a".repeat(201)}`),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectProblem(
+      await call("GET", "/v1/search?q=halo&type=playlist"),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 });
 

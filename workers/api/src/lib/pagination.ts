@@ -15,7 +15,11 @@ export const PageQuerySchema = z.object({
     .max(PAGE_LIMIT_MAX)
     .default(PAGE_LIMIT_DEFAULT)
     .openapi({ description: `Items per page (1-${PAGE_LIMIT_MAX}).` }),
-  cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page." }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ description: "`nextCursor` of the previous page." }),
 });
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
@@ -57,7 +61,8 @@ export function keyset(
   const orderBy = [direction === "asc" ? asc(sortColumn) : desc(sortColumn), asc(idColumn)];
   if (!cursor) return { where: undefined, orderBy };
   const [value, id] = cursor;
-  const beyond = direction === "asc" ? sql`${sortColumn} > ${value}` : sql`${sortColumn} < ${value}`;
+  const beyond =
+    direction === "asc" ? sql`${sortColumn} > ${value}` : sql`${sortColumn} < ${value}`;
   return { where: sql`(${beyond} OR (${sortColumn} = ${value} AND ${idColumn} > ${id}))`, orderBy };
 }
 

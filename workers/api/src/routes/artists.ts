@@ -61,9 +61,13 @@ const update = createRoute({
 });
 
 export const artistRoutes = createRouter()
-  .openapi(get, async (c) => c.json(await c.get("services").artists.get(c.req.valid("param").id), 200))
+  .openapi(get, async (c) =>
+    c.json(await c.get("services").artists.get(c.req.valid("param").id), 200),
+  )
   .openapi(albums, async (c) => {
-    const page = await c.get("services").artists.listAlbums(c.req.valid("param").id, c.req.valid("query"));
+    const page = await c
+      .get("services")
+      .artists.listAlbums(c.req.valid("param").id, c.req.valid("query"));
     return c.json(page, 200);
   })
   .openapi(topTracks, async (c) => {

@@ -18,7 +18,9 @@ const RegisterBody = Credentials.extend({
   displayName: z.string().trim().min(1).max(100),
 }).openapi("RegisterRequest");
 
-const RefreshBody = z.object({ refreshToken: z.string().min(1).max(512) }).openapi("RefreshRequest");
+const RefreshBody = z
+  .object({ refreshToken: z.string().min(1).max(512) })
+  .openapi("RefreshRequest");
 
 const register = createRoute({
   method: "post",

@@ -22,7 +22,9 @@ const genreTracks = createRoute({
 });
 
 export const genreRoutes = createRouter()
-  .openapi(list, async (c) => c.json(await c.get("services").genres.list(c.req.valid("query")), 200))
+  .openapi(list, async (c) =>
+    c.json(await c.get("services").genres.list(c.req.valid("query")), 200),
+  )
   .openapi(genreTracks, async (c) => {
     const page = await c
       .get("services")

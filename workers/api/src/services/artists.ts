@@ -3,7 +3,14 @@ import { albums, artists, genres, tracks, users } from "@edge-music/core/db/sche
 import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db, type Query } from "../lib/db";
-import { decodeCursor, keyset, toPage, type Page, type PageQuery, type Patch } from "../lib/pagination";
+import {
+  decodeCursor,
+  keyset,
+  toPage,
+  type Page,
+  type PageQuery,
+  type Patch,
+} from "../lib/pagination";
 import { ApiError, notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso, requireArtistManager, requireCatalogEditor } from "./catalog-access";
@@ -75,7 +82,10 @@ export class ArtistService {
       ...current,
       name: patch.name ?? current.name,
       bio: patch.bio ?? current.bio,
-      ownerId: patch.ownerId === undefined ? current.ownerId : await this.assignableOwner(editor, patch.ownerId),
+      ownerId:
+        patch.ownerId === undefined
+          ? current.ownerId
+          : await this.assignableOwner(editor, patch.ownerId),
       updatedAt: Date.now(),
     };
     const reindex = next.name === current.name ? [] : await this.reindexChildren(id, next.name);
@@ -156,7 +166,9 @@ export class ArtistService {
     ]);
     return [
       ...albumRows.flatMap((a) => indexQueries(this.db, albumDoc(a, artistName))),
-      ...trackRows.flatMap((r) => indexQueries(this.db, trackDoc(r.track, artistName, r.albumTitle))),
+      ...trackRows.flatMap((r) =>
+        indexQueries(this.db, trackDoc(r.track, artistName, r.albumTitle)),
+      ),
     ];
   }
 }

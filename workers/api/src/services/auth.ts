@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { refreshTokens, sessions, users, type Role } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
@@ -216,12 +216,17 @@ export class AuthService {
     if (revoked.length === 0) throw notFound("The session");
   }
 
-  /** Purges sessions that ended long ago, and their tokens (by cascade). */
-  async purgeEndedSessions(olderThanMs: number): Promise<void> {
+  /** Deletes sessions that ended before `olderThanMs` ago, and their tokens; returns how many. */
+  async purgeEndedSessions(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
-    await this.db
-      .delete(sessions)
-      .where(or(lt(sessions.expiresAt, cutoff), lt(sessions.revokedAt, cutoff)));
+    const ended = or(lt(sessions.expiresAt, cutoff), lt(sessions.revokedAt, cutoff));
+    const ids = this.db.select({ id: sessions.id }).from(sessions).where(ended);
+    // D1 does not enforce foreign keys' cascades unless asked: delete the tokens explicitly.
+    const [, deleted] = await this.db.batch([
+      this.db.delete(refreshTokens).where(inArray(refreshTokens.sessionId, ids)),
+      this.db.delete(sessions).where(ended).returning({ id: sessions.id }),
+    ]);
+    return deleted.length;
   }
 
   private async openSession(user: UserRow, device: DeviceInfo): Promise<TokenPair> {
@@ -287,19 +292,27 @@ export class AuthService {
 
 /** "Firefox on Linux"-style label when the client names no device. */
 export function deviceNameFrom(userAgent: string): string {
-  const browser =
-    /Edg\//.test(userAgent) ? "Edge"
-    : /Firefox\//.test(userAgent) ? "Firefox"
-    : /Chrome\//.test(userAgent) ? "Chrome"
-    : /Safari\//.test(userAgent) ? "Safari"
-    : /curl\//.test(userAgent) ? "curl"
-    : "Unknown client";
-  const os =
-    /Android/.test(userAgent) ? "Android"
-    : /iPhone|iPad/.test(userAgent) ? "iOS"
-    : /Mac OS X/.test(userAgent) ? "macOS"
-    : /Windows/.test(userAgent) ? "Windows"
-    : /Linux/.test(userAgent) ? "Linux"
-    : "";
+  const browser = /Edg\//.test(userAgent)
+    ? "Edge"
+    : /Firefox\//.test(userAgent)
+      ? "Firefox"
+      : /Chrome\//.test(userAgent)
+        ? "Chrome"
+        : /Safari\//.test(userAgent)
+          ? "Safari"
+          : /curl\//.test(userAgent)
+            ? "curl"
+            : "Unknown client";
+  const os = /Android/.test(userAgent)
+    ? "Android"
+    : /iPhone|iPad/.test(userAgent)
+      ? "iOS"
+      : /Mac OS X/.test(userAgent)
+        ? "macOS"
+        : /Windows/.test(userAgent)
+          ? "Windows"
+          : /Linux/.test(userAgent)
+            ? "Linux"
+            : "";
   return os ? `${browser} on ${os}` : browser;
 }

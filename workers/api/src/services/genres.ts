@@ -17,7 +17,8 @@ export class GenreService {
   /** The genre id for a name, and the query that creates it if new (for the caller's batch). */
   upsert(name: string): { id: string; query: Query } {
     const id = genreSlug(name);
-    if (!id) throw new ApiError(422, "INVALID_GENRE", "A genre needs at least one letter or digit.");
+    if (!id)
+      throw new ApiError(422, "INVALID_GENRE", "A genre needs at least one letter or digit.");
     const query = this.db.insert(genres).values({ id, name: name.trim() }).onConflictDoNothing();
     return { id, query };
   }
@@ -30,7 +31,12 @@ export class GenreService {
       .where(cursor ? gt(genres.id, String(cursor[1])) : undefined)
       .orderBy(asc(genres.id))
       .limit(page.limit + 1);
-    return toPage(rows, page.limit, (g) => [g.id, g.id], (g) => ({ id: g.id, name: g.name }));
+    return toPage(
+      rows,
+      page.limit,
+      (g) => [g.id, g.id],
+      (g) => ({ id: g.id, name: g.name }),
+    );
   }
 
   /** A genre's tracks the viewer may see, most streamed first. */

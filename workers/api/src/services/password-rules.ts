@@ -13,11 +13,17 @@ export function checkPasswordRules(password: string, email: string): void {
   const problems: string[] = [];
   if (length < PASSWORD_MIN_CHARS) problems.push(`it has ${length} characters`);
   if (length > PASSWORD_MAX_CHARS) problems.push(`it has ${length} characters`);
-  if (password.trim().toLowerCase() === email.trim().toLowerCase()) problems.push("it is your email");
+  if (password.trim().toLowerCase() === email.trim().toLowerCase())
+    problems.push("it is your email");
   if (length > 0 && new Set(password).size === 1) problems.push("it repeats one character");
   if (problems.length > 0) {
-    throw new ApiError(422, "WEAK_PASSWORD", `${PASSWORD_RULES} This one was refused: ${problems.join(", ")}.`, {
-      rules: PASSWORD_RULES,
-    });
+    throw new ApiError(
+      422,
+      "WEAK_PASSWORD",
+      `${PASSWORD_RULES} This one was refused: ${problems.join(", ")}.`,
+      {
+        rules: PASSWORD_RULES,
+      },
+    );
   }
 }

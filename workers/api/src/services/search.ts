@@ -86,14 +86,24 @@ export class SearchService {
   }
 
   /** Type-ahead: a few mixed tracks, artists and albums for a partial query. */
-  async suggest(viewer: Viewer | null, q: string): Promise<{ items: Suggestion[]; match: MatchMode }> {
+  async suggest(
+    viewer: Viewer | null,
+    q: string,
+  ): Promise<{ items: Suggestion[]; match: MatchMode }> {
     const words = searchWords(q);
     if (words.length === 0) return { items: [], match: "exact" };
-    const fetch = { kinds: ["track", "artist", "album"] as SearchKind[], limit: SUGGEST_LIMIT, offset: 0 };
+    const fetch = {
+      kinds: ["track", "artist", "album"] as SearchKind[],
+      limit: SUGGEST_LIMIT,
+      offset: 0,
+    };
     let match: MatchMode = "exact";
     // One word: an index seek in the completion table. More: FTS5, whose AND of whole
     // words keeps the matches to rank few.
-    let hits = words.length === 1 ? await this.complete(words[0] ?? "") : await this.exact(viewer, words, fetch, true);
+    let hits =
+      words.length === 1
+        ? await this.complete(words[0] ?? "")
+        : await this.exact(viewer, words, fetch, true);
     if (hits.length === 0) {
       match = "fuzzy";
       hits = await this.fuzzy(viewer, words, fetch, true);
@@ -171,7 +181,10 @@ export class SearchService {
   }
 
   private kindAndVisibility(viewer: Viewer | null, kinds: SearchKind[]): SQL {
-    const kindList = sql.join(kinds.map((k) => sql`${k}`), sql`, `);
+    const kindList = sql.join(
+      kinds.map((k) => sql`${k}`),
+      sql`, `,
+    );
     // Unlisted and private tracks are found only by their owner.
     const own = viewer ? sql` OR d.owner_id = ${viewer.id}` : sql``;
     return sql`d.kind IN (${kindList}) AND (d.visibility = 'public'${own})`;

@@ -1,4 +1,11 @@
-import { albums, artists, genres, tracks, type TrackStatus, type Visibility } from "@edge-music/core/db/schema";
+import {
+  albums,
+  artists,
+  genres,
+  tracks,
+  type TrackStatus,
+  type Visibility,
+} from "@edge-music/core/db/schema";
 import { iso } from "./catalog-access";
 
 /** The columns every track listing selects, joined to its artist, album and genre. */

@@ -86,7 +86,11 @@ export class TrackService {
       .where(and(eq(tracks.id, id), trackReadable(editor)))
       .get();
     if (!current) throw notFound("The track");
-    const artist = await this.db.select().from(artists).where(eq(artists.id, current.artistId)).get();
+    const artist = await this.db
+      .select()
+      .from(artists)
+      .where(eq(artists.id, current.artistId))
+      .get();
     if (!artist) throw notFound("The artist");
     if (current.ownerId !== editor.id) requireArtistManager(editor, artist);
     const next: TrackRow = {
@@ -155,7 +159,10 @@ export class TrackService {
   }
 
   private async checkAlbumRoom(albumId: string, trackId: string): Promise<void> {
-    const count = await this.db.$count(tracks, and(eq(tracks.albumId, albumId), ne(tracks.id, trackId)));
+    const count = await this.db.$count(
+      tracks,
+      and(eq(tracks.albumId, albumId), ne(tracks.id, trackId)),
+    );
     if (count >= ALBUM_TRACKS_MAX) {
       throw new ApiError(422, "ALBUM_FULL", `An album holds at most ${ALBUM_TRACKS_MAX} tracks.`);
     }

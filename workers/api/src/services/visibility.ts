@@ -5,7 +5,11 @@ import type { Viewer } from "../app-env";
 /** Tracks a viewer may open by id: anything but other people's private tracks. */
 export function trackReadable(viewer: Viewer | null): SQL | undefined {
   return viewer
-    ? or(eq(tracks.visibility, "public"), eq(tracks.visibility, "unlisted"), eq(tracks.ownerId, viewer.id))
+    ? or(
+        eq(tracks.visibility, "public"),
+        eq(tracks.visibility, "unlisted"),
+        eq(tracks.ownerId, viewer.id),
+      )
     : or(eq(tracks.visibility, "public"), eq(tracks.visibility, "unlisted"));
 }
 
