@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { ROOT, WRANGLER_ENV, wranglerBin } from "../scripts/lib/setup.mjs";
+import { ROOT, WRANGLER_ENV, waitHealthy, wranglerBin } from "../scripts/lib/setup.mjs";
 
 /** p-th percentile (0-100) of already-sorted numbers. */
 export function percentile(sorted: number[], p: number): number {
@@ -46,17 +46,13 @@ export async function startWorker(
     ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}${probePath}`)).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
+  try {
+    await waitHealthy(`http://127.0.0.1:${port}${probePath}`);
+    return child;
+  } catch (error) {
+    stopWorker(child);
+    throw new Error(`${path.basename(config)} did not start on port ${port}: ${String(error)}`);
   }
-  stopWorker(child);
-  throw new Error(`${path.basename(config)} did not start on port ${port}`);
 }
 
 export function stopWorker(child: ChildProcess) {

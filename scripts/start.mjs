@@ -14,6 +14,7 @@ import {
   ensureDependencies,
   ensureDevVars,
   ensureFfmpeg,
+  waitHealthy,
   wranglerBin,
 } from "./lib/setup.mjs";
 
@@ -124,21 +125,6 @@ async function shutdown(code) {
   process.exit(code);
 }
 
-async function waitHealthy(name, url, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (stopping) throw new Error("stopped");
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs / 1000}s`);
-}
-
 await refuseIfRunning();
 ensureDependencies();
 ensureFfmpeg({ required: false });
@@ -162,6 +148,8 @@ const devArgs = (config, port, inspectorPort) => [
   "--inspector-port",
   String(inspectorPort),
   "--show-interactive-dev-session=false",
+  // Cron locally: curl "http://localhost:8787/__scheduled?cron=17+3+*+*+*"
+  "--test-scheduled",
 ];
 run("api", wranglerBin(), devArgs("wrangler.toml", ports.api, ports.api + 1442), WRANGLER_ENV);
 run(
@@ -178,9 +166,9 @@ run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transco
 
 try {
   await Promise.all([
-    waitHealthy("api", `http://127.0.0.1:${ports.api}/healthz`),
-    waitHealthy("stream-gate", `http://127.0.0.1:${ports.gate}/healthz`),
-    waitHealthy("transcoder", `http://127.0.0.1:${ports.transcoder}/healthz`),
+    ...Object.values(ports).map((port) =>
+      waitHealthy(`http://127.0.0.1:${port}/healthz`, { abandoned: () => stopping }),
+    ),
   ]);
   const { created } = await seedDemo(`http://127.0.0.1:${ports.api}`);
   console.log(

@@ -93,3 +93,18 @@ export function applyLocalMigrations(persistTo = STATE_DIR) {
     { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], env: { ...WRANGLER_ENV, CI: "true" } },
   );
 }
+
+/** Polls `url` until it answers 2xx; throws after `timeoutMs` or once `abandoned()` is true. */
+export async function waitHealthy(url, { timeoutMs = 90_000, abandoned = () => false } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (abandoned()) throw new Error("stopped");
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}

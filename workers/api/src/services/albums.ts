@@ -9,7 +9,7 @@ import { toAlbumView, type AlbumView } from "./album-view";
 import { requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import type { GenreService } from "./genres";
 import { albumDoc, indexQueries, trackDoc } from "./search-index";
-import { trackColumns, toTrackView, type TrackView } from "./track-view";
+import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { trackListed } from "./visibility";
 
 /** Tracks one album may hold; keeps the tracklist a single bounded read. */
@@ -43,12 +43,7 @@ export class AlbumService {
       .where(eq(albums.id, id))
       .get();
     if (!row) throw notFound("The album");
-    const trackRows = await this.db
-      .select(trackColumns)
-      .from(tracks)
-      .innerJoin(artists, eq(artists.id, tracks.artistId))
-      .leftJoin(albums, eq(albums.id, tracks.albumId))
-      .leftJoin(genres, eq(genres.id, tracks.genreId))
+    const trackRows = await selectTracks(this.db)
       .where(and(eq(tracks.albumId, id), trackListed(viewer)))
       .orderBy(sql`${tracks.trackNumber} IS NULL`, asc(tracks.trackNumber), asc(tracks.id))
       .limit(ALBUM_TRACKS_MAX);

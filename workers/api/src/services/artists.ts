@@ -15,7 +15,7 @@ import { ApiError, notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso, requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import { albumDoc, artistDoc, indexQueries, trackDoc } from "./search-index";
-import { trackColumns, toTrackView, type TrackView } from "./track-view";
+import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { trackListed } from "./visibility";
 
 export type ArtistView = {
@@ -124,12 +124,7 @@ export class ArtistService {
     await this.row(id);
     const cursor = decodeCursor(page.cursor);
     const { where, orderBy } = keyset(tracks.popularity, "desc", tracks.id, cursor);
-    const rows = await this.db
-      .select(trackColumns)
-      .from(tracks)
-      .innerJoin(artists, eq(artists.id, tracks.artistId))
-      .leftJoin(albums, eq(albums.id, tracks.albumId))
-      .leftJoin(genres, eq(genres.id, tracks.genreId))
+    const rows = await selectTracks(this.db)
       .where(and(eq(tracks.artistId, id), trackListed(viewer), where))
       .orderBy(...orderBy)
       .limit(page.limit + 1);

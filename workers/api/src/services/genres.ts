@@ -1,11 +1,11 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import { albums, artists, genres, tracks } from "@edge-music/core/db/schema";
+import { genres, tracks } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db, Query } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { ApiError, notFound } from "../lib/problem";
 import { genreSlug } from "./catalog-access";
-import { trackColumns, toTrackView, type TrackView } from "./track-view";
+import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { trackListed } from "./visibility";
 
 export type GenreView = { id: string; name: string };
@@ -45,12 +45,7 @@ export class GenreService {
     if (!genre) throw notFound("The genre");
     const cursor = decodeCursor(page.cursor);
     const { where, orderBy } = keyset(tracks.popularity, "desc", tracks.id, cursor);
-    const rows = await this.db
-      .select(trackColumns)
-      .from(tracks)
-      .innerJoin(artists, eq(artists.id, tracks.artistId))
-      .leftJoin(albums, eq(albums.id, tracks.albumId))
-      .leftJoin(genres, eq(genres.id, tracks.genreId))
+    const rows = await selectTracks(this.db)
       .where(and(eq(tracks.genreId, id), trackListed(viewer), where))
       .orderBy(...orderBy)
       .limit(page.limit + 1);

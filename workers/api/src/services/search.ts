@@ -13,7 +13,7 @@ import { ApiError } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso } from "./catalog-access";
 import type { SearchKind } from "./search-index";
-import { trackColumns, toTrackView, type TrackView } from "./track-view";
+import { selectTracks, toTrackView, type TrackView } from "./track-view";
 
 /** How a result list was found: every word as typed, or by the typo-tolerant fallback. */
 export type MatchMode = "exact" | "fuzzy";
@@ -197,13 +197,7 @@ export class SearchService {
     const byRank = <T extends { id: string }>(items: T[]) =>
       items.sort((x, y) => (order.get(x.id) ?? 0) - (order.get(y.id) ?? 0));
     if (kind === "track") {
-      const rows = await this.db
-        .select(trackColumns)
-        .from(tracks)
-        .innerJoin(artists, eq(artists.id, tracks.artistId))
-        .leftJoin(albums, eq(albums.id, tracks.albumId))
-        .leftJoin(genres, eq(genres.id, tracks.genreId))
-        .where(inArray(tracks.id, ids));
+      const rows = await selectTracks(this.db).where(inArray(tracks.id, ids));
       return byRank(rows.map(toTrackView));
     }
     if (kind === "artist") {

@@ -6,15 +6,27 @@ import {
   type TrackStatus,
   type Visibility,
 } from "@edge-music/core/db/schema";
+import { eq } from "drizzle-orm";
+import type { Db } from "../lib/db";
 import { iso } from "./catalog-access";
 
 /** The columns every track listing selects, joined to its artist, album and genre. */
-export const trackColumns = {
+const trackColumns = {
   track: tracks,
   artistName: artists.name,
   albumTitle: albums.title,
   genreName: genres.name,
 };
+
+/** A track query with its artist, album and genre joined; add `.where(...)` and order. */
+export function selectTracks(db: Db) {
+  return db
+    .select(trackColumns)
+    .from(tracks)
+    .innerJoin(artists, eq(artists.id, tracks.artistId))
+    .leftJoin(albums, eq(albums.id, tracks.albumId))
+    .leftJoin(genres, eq(genres.id, tracks.genreId));
+}
 
 export type TrackRow = {
   track: typeof tracks.$inferSelect;

@@ -1,5 +1,5 @@
 import { and, eq, ne } from "drizzle-orm";
-import { albums, artists, genres, tracks, type Visibility } from "@edge-music/core/db/schema";
+import { albums, artists, tracks, type Visibility } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db } from "../lib/db";
@@ -8,7 +8,7 @@ import { ApiError, notFound } from "../lib/problem";
 import { requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import type { GenreService } from "./genres";
 import { indexQueries, popularityQueries, trackDoc } from "./search-index";
-import { trackColumns, toTrackView, type TrackView } from "./track-view";
+import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { trackReadable } from "./visibility";
 import { ALBUM_TRACKS_MAX } from "./albums";
 
@@ -37,12 +37,7 @@ export class TrackService {
   ) {}
 
   async get(viewer: Viewer | null, id: string): Promise<TrackView> {
-    const row = await this.db
-      .select(trackColumns)
-      .from(tracks)
-      .innerJoin(artists, eq(artists.id, tracks.artistId))
-      .leftJoin(albums, eq(albums.id, tracks.albumId))
-      .leftJoin(genres, eq(genres.id, tracks.genreId))
+    const row = await selectTracks(this.db)
       .where(and(eq(tracks.id, id), trackReadable(viewer)))
       .get();
     if (!row) throw notFound("The track");
