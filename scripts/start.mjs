@@ -175,7 +175,7 @@ try {
     [
       "",
       "Edge Music is running.",
-      `  Web player:   http://localhost:${ports.api}/`,
+      `  Web app:      http://localhost:${ports.api}/   (catalog search; the player comes with playback)`,
       `  API docs:     http://localhost:${ports.api}/docs/   (OpenAPI: /openapi.json)`,
       `  Stream-gate:  http://localhost:${ports.gate}/`,
       `  Transcoder:   http://localhost:${ports.transcoder}/`,

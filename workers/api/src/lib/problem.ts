@@ -48,7 +48,8 @@ export function problemResponse(
   headers: Record<string, string> = {},
 ): Response {
   const body = {
-    type: `https://edge-music.dev/problems/${code.toLowerCase().replaceAll("_", "-")}`,
+    // A name, not a link: problem types need not resolve (RFC 9457 section 3.1.1).
+    type: `urn:problem-type:edge-music:${code.toLowerCase().replaceAll("_", "-")}`,
     title: TITLES[status] ?? "Error",
     status,
     detail,

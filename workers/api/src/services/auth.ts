@@ -130,7 +130,7 @@ export class AuthService {
     return this.tokenPair(row.user, row.session.id, next);
   }
 
-  /** Signs out the session that holds this refresh token; unknown tokens are ignored. */
+  /** Signs out the caller's session holding this refresh token (an unknown one: the calling session). */
   async logout(refreshToken: string, viewer: Viewer): Promise<void> {
     const tokenHash = await sha256Hex(refreshToken);
     const row = await this.db
