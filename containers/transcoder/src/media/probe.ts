@@ -1,0 +1,154 @@
+import { z } from "zod";
+import { probeArgs } from "./ffmpeg-args.js";
+import { runProcess } from "../run-process.js";
+
+/** Why an input was refused, in words an uploader understands. */
+export type InputRefusal = {
+  code: "NOT_AUDIO" | "NO_AUDIO_STREAM" | "UNREADABLE" | "EMPTY" | "TOO_LONG";
+  reason: string;
+};
+
+const ProbeSchema = z.object({
+  format: z
+    .object({
+      format_name: z.string().optional(),
+      duration: z.string().optional(),
+      tags: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  streams: z
+    .array(
+      z.object({
+        index: z.number(),
+        codec_type: z.string().optional(),
+        codec_name: z.string().optional(),
+        sample_rate: z.string().optional(),
+        channels: z.number().optional(),
+        bits_per_raw_sample: z.string().optional(),
+        bits_per_sample: z.number().optional(),
+        sample_fmt: z.string().optional(),
+        duration: z.string().optional(),
+        disposition: z.object({ attached_pic: z.number().optional() }).optional(),
+        tags: z.record(z.string(), z.string()).optional(),
+      }),
+    )
+    .default([]),
+});
+
+export type SourceTags = {
+  title?: string;
+  artist?: string;
+  album?: string;
+  trackNumber?: number;
+  year?: number;
+  genre?: string;
+  isrc?: string;
+};
+
+export type ProbedSource = {
+  durationSeconds: number;
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  codec: string;
+  container: string;
+  coverStreamIndex: number | null;
+  tags: SourceTags;
+};
+
+/** Highest output rate: AAC and browsers are happiest at 48 kHz and below. */
+const MAX_SAMPLE_RATE = 48_000;
+
+function pickTags(...sources: (Record<string, string> | undefined)[]): SourceTags {
+  const all = new Map<string, string>();
+  for (const tags of sources) {
+    for (const [key, value] of Object.entries(tags ?? {})) {
+      if (value.trim() && !all.has(key.toLowerCase())) all.set(key.toLowerCase(), value.trim());
+    }
+  }
+  const get = (...keys: string[]) => keys.map((k) => all.get(k)).find((v) => v !== undefined);
+  const int = (v: string | undefined) => {
+    const n = v ? Number.parseInt(v, 10) : NaN;
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+  };
+  const tags: SourceTags = {};
+  const set = <K extends keyof SourceTags>(key: K, value: SourceTags[K] | undefined) => {
+    if (value !== undefined) tags[key] = value;
+  };
+  set("title", get("title"));
+  set("artist", get("artist", "album_artist"));
+  set("album", get("album"));
+  set("trackNumber", int(get("track", "tracknumber")));
+  set("year", int(get("date", "year", "originaldate")));
+  set("genre", get("genre"));
+  set("isrc", get("isrc", "tsrc"));
+  return tags;
+}
+
+/** Probes the source and decides whether it is audio we can transcode. */
+export async function probeSource(
+  path: string,
+  maxDurationSeconds: number,
+): Promise<{ ok: true; source: ProbedSource } | { ok: false; refusal: InputRefusal }> {
+  const run = await runProcess("ffprobe", probeArgs(path));
+  if (!run.ok) {
+    const text = run.kind === "ffmpeg_exit" ? run.stderrTail : run.message;
+    const notMedia = /Invalid data found|could not find codec parameters|moov atom not found/i.test(
+      text,
+    );
+    return {
+      ok: false,
+      refusal: notMedia
+        ? { code: "NOT_AUDIO", reason: "The file is not an audio format we can read." }
+        : {
+            code: "UNREADABLE",
+            reason: "The file could not be read; it may be damaged or truncated.",
+          },
+    };
+  }
+  const parsed = ProbeSchema.safeParse(JSON.parse(run.stdout || "{}"));
+  if (!parsed.success)
+    return {
+      ok: false,
+      refusal: { code: "UNREADABLE", reason: "The file could not be analysed." },
+    };
+  const { format, streams } = parsed.data;
+  const audio = streams.find((s) => s.codec_type === "audio");
+  if (!audio) {
+    return {
+      ok: false,
+      refusal: streams.length
+        ? { code: "NO_AUDIO_STREAM", reason: "The file has no audio stream." }
+        : { code: "NOT_AUDIO", reason: "The file is not an audio format we can read." },
+    };
+  }
+  const duration = Number(audio.duration ?? format?.duration ?? NaN);
+  if (!Number.isFinite(duration) || duration <= 0.05) {
+    return { ok: false, refusal: { code: "EMPTY", reason: "The file contains no audio." } };
+  }
+  if (duration > maxDurationSeconds) {
+    const limit = Math.round(maxDurationSeconds / 60);
+    return {
+      ok: false,
+      refusal: {
+        code: "TOO_LONG",
+        reason: `The audio lasts ${Math.round(duration / 60)} minutes; the limit is ${limit} minutes.`,
+      },
+    };
+  }
+  const cover = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic === 1);
+  const bits = Number(audio.bits_per_raw_sample ?? audio.bits_per_sample ?? 16) || 16;
+  return {
+    ok: true,
+    source: {
+      durationSeconds: duration,
+      sampleRate: Math.min(Number(audio.sample_rate ?? 44_100) || 44_100, MAX_SAMPLE_RATE),
+      channels: Math.min(Math.max(audio.channels ?? 2, 1), 2),
+      bitsPerSample: bits,
+      codec: audio.codec_name ?? "unknown",
+      container: format?.format_name ?? "unknown",
+      coverStreamIndex: cover ? cover.index : null,
+      tags: pickTags(format?.tags, audio.tags),
+    },
+  };
+}

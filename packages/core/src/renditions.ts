@@ -1,0 +1,35 @@
+/**
+ * The bitrate ladder: every upload becomes these renditions, each one CMAF fragmented MP4
+ * file that HLS (byte ranges), DASH and progressive download all address.
+ */
+export type Rendition = {
+  /** Folder name under the asset version, and the id tokens and plans name. */
+  id: "aac_64" | "aac_128" | "aac_256" | "flac";
+  codec: "aac" | "flac";
+  /** Target bitrate in bits per second; null for lossless. */
+  bitrate: number | null;
+  /** RFC 6381 codecs string for HLS CODECS and DASH @codecs. */
+  codecs: string;
+  /** Order from lowest to highest quality; plans cap playback at a rank. */
+  rank: number;
+};
+
+export const RENDITIONS: readonly Rendition[] = [
+  { id: "aac_64", codec: "aac", bitrate: 64_000, codecs: "mp4a.40.2", rank: 1 },
+  { id: "aac_128", codec: "aac", bitrate: 128_000, codecs: "mp4a.40.2", rank: 2 },
+  { id: "aac_256", codec: "aac", bitrate: 256_000, codecs: "mp4a.40.2", rank: 3 },
+  { id: "flac", codec: "flac", bitrate: null, codecs: "fLaC", rank: 4 },
+];
+
+/** Target fragment length: ~6 s, the HLS authoring guideline for audio. */
+export const FRAGMENT_SECONDS = 6;
+
+/** File names inside an asset version (tracks/<trackId>/<assetVersion>/...). */
+export const ASSET_FILES = {
+  master: "master.m3u8",
+  mpd: "manifest.mpd",
+  waveform: "waveform.json",
+  cover: "cover.jpg",
+  mediaPlaylist: (rendition: string) => `${rendition}/index.m3u8`,
+  media: (rendition: string) => `${rendition}/media.mp4`,
+} as const;
