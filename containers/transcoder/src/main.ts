@@ -5,7 +5,14 @@ const port = Number(
   process.env["TRANSCODER_PORT"] ?? process.env["PORT"] ?? TRANSCODER_DEFAULT_PORT,
 );
 const host = process.env["TRANSCODER_HOST"] ?? "0.0.0.0";
-const server = await startServer(port, host);
+const secret = process.env["TRANSCODER_SECRET"];
+if (!secret) {
+  console.error(
+    "TRANSCODER_SECRET is not set: the transcoder refuses to start without its shared secret.",
+  );
+  process.exit(1);
+}
+const server = await startServer(port, { secret }, host);
 log("info", "listening", { port, host });
 
 // Containers and `npm start` stop us with SIGTERM/SIGINT: finish in-flight requests, then exit.

@@ -7,7 +7,7 @@ describe("transcoder http server", () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    server = await startServer(0);
+    server = await startServer(0, { secret: "s3cret" });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((done) => server.close(() => done())));
@@ -20,7 +20,7 @@ describe("transcoder http server", () => {
 
   it("reports health as JSON", async () => {
     const res = await fetch(`${base}/healthz`);
-    expect(await res.json()).toEqual({ ok: true, service: "transcoder" });
+    expect(await res.json()).toMatchObject({ ok: true, service: "transcoder" });
   });
 
   it("refuses unknown routes with a problem body", async () => {

@@ -1,38 +1,166 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { availableParallelism } from "node:os";
+import {
+  TranscodeJobRequestSchema,
+  type TranscodeEvent,
+} from "@edge-music/core/transcode-contract";
+import { runJob } from "./job.js";
+import { log } from "./log.js";
 
 /** Port the transcoder listens on when run by `npm start` (TRANSCODER_PORT overrides). */
 export const TRANSCODER_DEFAULT_PORT = 8789;
+/** Largest job request body; a job is a few dozen URLs. */
+const MAX_REQUEST_BYTES = 256 * 1024;
 
-function send(res: ServerResponse, status: number, body: unknown, type = "application/json") {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
-  res.end(text);
+export type ServerConfig = {
+  /** Shared secret the api presents as `Authorization: Bearer <secret>`. */
+  secret: string;
+  /** Jobs run at once; each already uses every core, so more only queue here. */
+  maxConcurrentJobs?: number;
+  /** Jobs allowed to wait; beyond that the api is told to come back later (503). */
+  maxWaitingJobs?: number;
+};
+
+function problem(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  detail: string,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, {
+    "Content-Type": "application/problem+json",
+    "Cache-Control": "no-store",
+    ...headers,
+  });
+  res.end(JSON.stringify({ type: "about:blank", title: code, status, code, detail }));
 }
 
-/** Routes of the transcoder; the ingest issue adds `POST /jobs`. */
-export function handle(req: IncomingMessage, res: ServerResponse): void {
-  const path = new URL(req.url ?? "/", "http://transcoder").pathname;
-  if (req.method === "GET" && path === "/ping") return send(res, 200, "pong", "text/plain");
-  if (req.method === "GET" && path === "/healthz") {
-    return send(res, 200, { ok: true, service: "transcoder" });
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/** Constant-time check of the bearer secret (hashing first equalizes lengths). */
+export function authorized(header: string | undefined, secret: string): boolean {
+  const presented = /^Bearer (.+)$/.exec(header ?? "")?.[1] ?? "";
+  return timingSafeEqual(digest(presented), digest(secret)) && presented.length > 0;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) return null;
+    chunks.push(chunk);
   }
-  send(
-    res,
-    404,
-    {
-      type: "about:blank",
-      title: "Not Found",
-      status: 404,
-      code: "ROUTE_NOT_FOUND",
-      detail: `No route for ${req.method} ${path}.`,
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A counting semaphore: jobs past the running limit wait their turn. */
+function limiter(max: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    get waiting() {
+      return waiting.length;
     },
-    "application/problem+json",
+    async run<T>(task: () => Promise<T>): Promise<T> {
+      if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+      running++;
+      try {
+        return await task();
+      } finally {
+        running--;
+        waiting.shift()?.();
+      }
+    },
+  };
+}
+
+export function createHandler(config: ServerConfig) {
+  const jobs = limiter(
+    config.maxConcurrentJobs ?? Math.max(1, Math.floor(availableParallelism() / 4)),
   );
+  const maxWaiting = config.maxWaitingJobs ?? 64;
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://transcoder").pathname;
+    if (req.method === "GET" && path === "/ping") {
+      res.writeHead(200, { "Content-Type": "text/plain" });
+      return void res.end("pong");
+    }
+    if (req.method === "GET" && path === "/healthz") {
+      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+      return void res.end(
+        JSON.stringify({ ok: true, service: "transcoder", waitingJobs: jobs.waiting }),
+      );
+    }
+    if (req.method !== "POST" || path !== "/jobs") {
+      return problem(res, 404, "ROUTE_NOT_FOUND", `No route for ${req.method} ${path}.`);
+    }
+    if (!authorized(req.headers.authorization, config.secret)) {
+      return problem(res, 401, "UNAUTHENTICATED", "A valid transcoder secret is required.");
+    }
+    const body = await readBody(req);
+    if (body === null)
+      return problem(
+        res,
+        413,
+        "REQUEST_TOO_LARGE",
+        `Job requests are limited to ${MAX_REQUEST_BYTES} bytes.`,
+      );
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return problem(res, 400, "MALFORMED_JSON", "The request body is not valid JSON.");
+    }
+    const parsed = TranscodeJobRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      return problem(
+        res,
+        400,
+        "VALIDATION_FAILED",
+        parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+      );
+    }
+    if (jobs.waiting >= maxWaiting) {
+      return problem(res, 503, "BUSY", "Too many jobs are waiting; try again later.", {
+        "Retry-After": "30",
+      });
+    }
+    // NDJSON: progress lines while working, then one result line.
+    res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" });
+    const emit = (event: TranscodeEvent) => res.write(`${JSON.stringify(event)}\n`);
+    try {
+      await jobs.run(() => runJob(parsed.data, emit));
+    } catch (error) {
+      log("error", "job crashed", { jobId: parsed.data.jobId, error: String(error) });
+      emit({
+        type: "failed",
+        code: "TRANSCODE_FAILED",
+        reason: "The transcoder failed unexpectedly.",
+        retryable: true,
+      });
+    }
+    res.end();
+  };
 }
 
 /** Starts the HTTP server; port 0 picks a free port (tests). */
-export function startServer(port: number, host = "127.0.0.1"): Promise<Server> {
-  const server = createServer(handle);
+export function startServer(
+  port: number,
+  config: ServerConfig,
+  host = "127.0.0.1",
+): Promise<Server> {
+  const handle = createHandler(config);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log("error", "request failed", { error: String(error) });
+      if (!res.headersSent) problem(res, 500, "INTERNAL", "Something went wrong.");
+      else res.end();
+    });
+  });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));

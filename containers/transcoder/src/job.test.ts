@@ -1,0 +1,208 @@
+import { mkdtemp, readFile, rm, stat, truncate } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ASSET_FILES, RENDITIONS } from "@edge-music/core/renditions";
+import { TranscodeEventSchema, type TranscodeEvent } from "@edge-music/core/transcode-contract";
+import { makeMusic } from "../test/media.js";
+import { startServer } from "./server.js";
+
+/**
+ * A stand-in for R2's presigned URLs (which cannot exist offline in a Node test): serves
+ * sources by GET and records PUTs with their content types. The api's own SigV4-checking
+ * route is exercised by the end-to-end tests.
+ */
+function storage() {
+  const objects = new Map<string, { body: Buffer; contentType: string }>();
+  const server = createServer(async (req, res) => {
+    const key = decodeURIComponent(new URL(req.url ?? "/", "http://s").pathname.slice(1));
+    if (req.method === "PUT") {
+      const chunks: Buffer[] = [];
+      for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+      objects.set(key, {
+        body: Buffer.concat(chunks),
+        contentType: req.headers["content-type"] ?? "",
+      });
+      res.writeHead(200).end();
+    } else {
+      const object = objects.get(key);
+      if (!object) return void res.writeHead(404).end();
+      res.writeHead(200, { "Content-Length": object.body.length }).end(object.body);
+    }
+  });
+  return { server, objects };
+}
+
+const OUTPUT_NAMES = [
+  ASSET_FILES.master,
+  ASSET_FILES.mpd,
+  ASSET_FILES.waveform,
+  ASSET_FILES.cover,
+  ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
+];
+
+describe("POST /jobs", () => {
+  let transcoder: Server;
+  let store: ReturnType<typeof storage>;
+  let base: string;
+  let storeBase: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "job-test-"));
+    transcoder = await startServer(0, { secret: "test-secret" });
+    base = `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}`;
+    store = storage();
+    await new Promise<void>((r) => store.server.listen(0, "127.0.0.1", r));
+    storeBase = `http://127.0.0.1:${(store.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => transcoder.close(r));
+    await new Promise((r) => store.server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function submit(
+    sourceKey: string,
+    body: Buffer,
+    extra: { maxDurationSeconds?: number } = {},
+  ) {
+    store.objects.set(sourceKey, { body, contentType: "application/octet-stream" });
+    const jobId = sourceKey.replace(/\W/g, "");
+    const res = await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { Authorization: "Bearer test-secret", "Content-Type": "application/json" },
+      body: JSON.stringify({
+        version: 1,
+        jobId,
+        source: { url: `${storeBase}/${sourceKey}`, sizeBytes: Math.max(1, body.length) },
+        outputs: Object.fromEntries(OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/${jobId}/${n}`])),
+        limits: { maxDurationSeconds: extra.maxDurationSeconds ?? 7200 },
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    const events = (await res.text())
+      .trim()
+      .split("\n")
+      .map((line) => TranscodeEventSchema.parse(JSON.parse(line)));
+    return {
+      jobId,
+      events,
+      result: events.at(-1) as Extract<TranscodeEvent, { type: "done" | "failed" }>,
+    };
+  }
+
+  it("refuses a missing or wrong secret", async () => {
+    for (const auth of [undefined, "Bearer nope", "Bearer test-secret-but-longer", "test-secret"]) {
+      const res = await fetch(`${base}/jobs`, {
+        method: "POST",
+        headers: auth ? { Authorization: auth } : {},
+        body: "{}",
+      });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it("refuses a malformed job", async () => {
+    const res = await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { Authorization: "Bearer test-secret" },
+      body: JSON.stringify({ version: 2 }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "VALIDATION_FAILED" });
+  });
+
+  it("transcodes a tagged source, reports progress and PUTs every output with its type", async () => {
+    const file = path.join(dir, "song.flac");
+    makeMusic(file, 14, { tags: { title: "Job Song", artist: "Job Band" }, cover: false });
+    const { jobId, events, result } = await submit("uploads/song", await readFile(file));
+    expect(result.type, JSON.stringify(result)).toBe("done");
+    if (result.type !== "done") return;
+    const stages = new Set(
+      events.filter((e) => e.type === "progress").map((e) => (e as { stage: string }).stage),
+    );
+    expect([...stages]).toEqual(
+      expect.arrayContaining(["downloading", "probing", "transcoding", "uploading"]),
+    );
+    expect(result.result.tags).toMatchObject({ title: "Job Song", artist: "Job Band" });
+    expect(result.result.files).not.toContain("cover.jpg");
+    for (const name of result.result.files) {
+      const object = store.objects.get(`out/${jobId}/${name}`);
+      expect(object, name).toBeDefined();
+    }
+    expect(store.objects.get(`out/${jobId}/master.m3u8`)?.contentType).toBe(
+      "application/vnd.apple.mpegurl",
+    );
+    expect(store.objects.get(`out/${jobId}/manifest.mpd`)?.contentType).toBe(
+      "application/dash+xml",
+    );
+    expect(store.objects.get(`out/${jobId}/aac_128/media.mp4`)?.contentType).toBe("audio/mp4");
+  }, 60_000);
+
+  it.each([
+    [
+      "a text file named .mp3",
+      async () => Buffer.from("this is not audio at all\n".repeat(100)),
+      "NOT_AUDIO",
+    ],
+    [
+      "a truncated mp3",
+      async () => {
+        const file = path.join(dir, "cut.mp3");
+        makeMusic(file, 30, { codec: ["-c:a", "libmp3lame", "-b:a", "128k"] });
+        await truncate(file, Math.floor((await stat(file)).size / 3));
+        return readFile(file);
+      },
+      "UNREADABLE",
+    ],
+    [
+      "a file with no audio in it",
+      async () => {
+        const file = path.join(dir, "empty.wav");
+        makeMusic(file, 0.001);
+        return readFile(file);
+      },
+      "EMPTY",
+    ],
+  ])(
+    "refuses %s with a reason",
+    async (_name, make, code) => {
+      const { result } = await submit(`uploads/${code}`, await make());
+      expect(result.type).toBe("failed");
+      if (result.type !== "failed") return;
+      expect(result.code).toBe(code);
+      expect(result.reason.length).toBeGreaterThan(10);
+      expect(result.retryable).toBe(false);
+    },
+    60_000,
+  );
+
+  it("refuses audio longer than the limit", async () => {
+    const file = path.join(dir, "long.flac");
+    makeMusic(file, 8);
+    const { result } = await submit("uploads/long", await readFile(file), {
+      maxDurationSeconds: 5,
+    });
+    expect(result).toMatchObject({ type: "failed", code: "TOO_LONG" });
+  }, 60_000);
+
+  it("says the source is unavailable when its URL fails", async () => {
+    const res = await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { Authorization: "Bearer test-secret" },
+      body: JSON.stringify({
+        version: 1,
+        jobId: "gone",
+        source: { url: `${storeBase}/missing`, sizeBytes: 10 },
+        outputs: {},
+        limits: { maxDurationSeconds: 60 },
+      }),
+    });
+    const last = (await res.text()).trim().split("\n").at(-1) ?? "";
+    expect(JSON.parse(last)).toMatchObject({ type: "failed", code: "SOURCE_UNAVAILABLE" });
+  });
+});

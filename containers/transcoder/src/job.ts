@@ -1,0 +1,170 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { TranscodeEvent, TranscodeJobRequest } from "@edge-music/core/transcode-contract";
+import { log } from "./log.js";
+import { transcode } from "./media/pipeline.js";
+import { probeSource } from "./media/probe.js";
+
+type Emit = (event: TranscodeEvent) => void;
+type Failure = Extract<TranscodeEvent, { type: "failed" }>;
+
+const fail = (code: Failure["code"], reason: string, retryable: boolean): Failure => ({
+  type: "failed",
+  code,
+  reason,
+  retryable,
+});
+
+/** Streams the source to disk, refusing more bytes than were declared. */
+async function download(
+  url: string,
+  declaredBytes: number,
+  to: string,
+  emit: Emit,
+): Promise<Failure | null> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (error) {
+    return fail("SOURCE_UNAVAILABLE", `The upload could not be fetched: ${String(error)}`, true);
+  }
+  if (!res.ok || !res.body) {
+    return fail(
+      "SOURCE_UNAVAILABLE",
+      `The upload could not be fetched (HTTP ${res.status}).`,
+      res.status >= 500,
+    );
+  }
+  let received = 0;
+  let lastPercent = -1;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      if (received > declaredBytes) return done(new Error("source larger than declared"));
+      const percent = Math.floor((received / declaredBytes) * 100);
+      if (percent !== lastPercent && percent % 5 === 0) {
+        lastPercent = percent;
+        emit({ type: "progress", stage: "downloading", percent });
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(
+      Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+      meter,
+      createWriteStream(to),
+    );
+  } catch (error) {
+    return fail(
+      "SOURCE_UNAVAILABLE",
+      `The upload could not be read in full: ${String(error)}`,
+      true,
+    );
+  }
+  return null;
+}
+
+/** PUTs one output file to its presigned URL, streamed from disk. */
+async function upload(file: string, url: string, contentType: string): Promise<boolean> {
+  const { size } = await stat(file);
+  const res = await fetch(url, {
+    method: "PUT",
+    headers: { "Content-Type": contentType, "Content-Length": String(size) },
+    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+    duplex: "half",
+  } as RequestInit);
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+/** Runs one job end to end, reporting progress through `emit`; the last event is the result. */
+export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void> {
+  const work = await mkdtemp(path.join(tmpdir(), `job-${job.jobId.replace(/[^\w-]/g, "")}-`));
+  const started = Date.now();
+  try {
+    const sourcePath = path.join(work, "source");
+    const downloadFailure = await download(job.source.url, job.source.sizeBytes, sourcePath, emit);
+    if (downloadFailure) return emit(downloadFailure);
+    emit({ type: "progress", stage: "probing", percent: 0 });
+    const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds);
+    if (!probed.ok) return emit(fail(probed.refusal.code, probed.refusal.reason, false));
+    const out = path.join(work, "out");
+    const outcome = await transcode(sourcePath, probed.source, out, (stage, percent) =>
+      emit({ type: "progress", stage, percent }),
+    );
+    if (!outcome.ok) {
+      const detail = outcome.failure.detail;
+      log("warn", "transcode failed", {
+        jobId: job.jobId,
+        exitCode: detail.ok ? null : detail.kind === "ffmpeg_exit" ? detail.exitCode : null,
+        stderrTail: detail.ok
+          ? ""
+          : detail.kind === "ffmpeg_exit"
+            ? detail.stderrTail.slice(-500)
+            : detail.message,
+      });
+      return emit(fail("TRANSCODE_FAILED", outcome.failure.reason, false));
+    }
+    const { result } = outcome;
+    // A cut-off file still decodes, to less audio than its header promises.
+    const promised = probed.source.durationSeconds;
+    if (result.durationSeconds < promised - Math.max(1, promised * 0.02)) {
+      return emit(
+        fail(
+          "UNREADABLE",
+          `The file looks truncated: it declares ${promised.toFixed(1)} s of audio but holds ${result.durationSeconds.toFixed(1)} s.`,
+          false,
+        ),
+      );
+    }
+    const missing = result.files.filter((f) => !job.outputs[f.name]);
+    if (missing.length) {
+      return emit(
+        fail(
+          "OUTPUT_UPLOAD_FAILED",
+          `No upload URL for ${missing.map((f) => f.name).join(", ")}.`,
+          false,
+        ),
+      );
+    }
+    let uploaded = 0;
+    for (const file of result.files) {
+      const ok = await upload(
+        path.join(out, file.name),
+        job.outputs[file.name] ?? "",
+        file.contentType,
+      );
+      if (!ok) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${file.name} failed.`, true));
+      emit({
+        type: "progress",
+        stage: "uploading",
+        percent: Math.floor((++uploaded / result.files.length) * 100),
+      });
+    }
+    log("info", "job done", {
+      jobId: job.jobId,
+      seconds: (Date.now() - started) / 1000,
+      audioSeconds: result.durationSeconds,
+    });
+    emit({
+      type: "done",
+      result: {
+        durationSeconds: result.durationSeconds,
+        renditions: result.renditions,
+        loudness: result.loudness,
+        waveform: result.waveform,
+        fingerprint: result.fingerprint,
+        tags: probed.source.tags,
+        files: result.files.map((f) => f.name),
+      },
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

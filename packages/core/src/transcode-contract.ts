@@ -1,0 +1,88 @@
+import { z } from "zod";
+
+/**
+ * The transcoder's HTTP contract (`POST /jobs`), shared by the api's queue consumer and the
+ * transcoder. Versioned: a receiver refuses versions it does not know.
+ */
+export const TranscodeJobRequestSchema = z.object({
+  version: z.literal(1),
+  jobId: z.string().min(1).max(100),
+  source: z.object({
+    /** Presigned GET of the uploaded original. */
+    url: z.url(),
+    sizeBytes: z.number().int().positive(),
+  }),
+  /** Presigned PUT per asset-relative output name (`aac_128/media.mp4`, `master.m3u8`, ...). */
+  outputs: z.record(z.string().min(1), z.url()),
+  limits: z.object({ maxDurationSeconds: z.number().positive() }),
+});
+export type TranscodeJobRequest = z.infer<typeof TranscodeJobRequestSchema>;
+
+export const REFUSAL_CODES = [
+  "NOT_AUDIO",
+  "NO_AUDIO_STREAM",
+  "UNREADABLE",
+  "EMPTY",
+  "TOO_LONG",
+  "SOURCE_UNAVAILABLE",
+  "TRANSCODE_FAILED",
+  "OUTPUT_UPLOAD_FAILED",
+] as const;
+
+const Tags = z.object({
+  title: z.string().optional(),
+  artist: z.string().optional(),
+  album: z.string().optional(),
+  trackNumber: z.number().int().optional(),
+  year: z.number().int().optional(),
+  genre: z.string().optional(),
+  isrc: z.string().optional(),
+});
+
+export const TranscodeResultSchema = z.object({
+  durationSeconds: z.number().positive(),
+  renditions: z.array(
+    z.object({
+      id: z.enum(["aac_64", "aac_128", "aac_256", "flac"]),
+      codecs: z.string(),
+      bandwidth: z.number().int().positive(),
+      averageBandwidth: z.number().int().positive(),
+      sizeBytes: z.number().int().positive(),
+      fragments: z.number().int().positive(),
+    }),
+  ),
+  loudness: z.object({
+    integratedLufs: z.number(),
+    lraLu: z.number(),
+    truePeakDbfs: z.number(),
+    gainDb: z.number(),
+  }),
+  waveform: z.object({
+    samplesPerPixel: z.number().int().positive(),
+    sampleRate: z.number().int().positive(),
+    length: z.number().int().nonnegative(),
+  }),
+  fingerprint: z.string().min(1),
+  tags: Tags,
+  /** Asset-relative names actually uploaded (cover.jpg only when the source had one). */
+  files: z.array(z.string()),
+});
+export type TranscodeResult = z.infer<typeof TranscodeResultSchema>;
+
+/** One line of the NDJSON response body: progress while working, then one `done` or `failed`. */
+export const TranscodeEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("progress"),
+    stage: z.enum(["downloading", "probing", "transcoding", "packaging", "uploading"]),
+    percent: z.number().min(0).max(100),
+  }),
+  z.object({ type: z.literal("done"), result: TranscodeResultSchema }),
+  z.object({
+    type: z.literal("failed"),
+    code: z.enum(REFUSAL_CODES),
+    reason: z.string(),
+    /** Whether trying again could succeed (a network failure) or not (not audio). */
+    retryable: z.boolean(),
+  }),
+]);
+export type TranscodeEvent = z.infer<typeof TranscodeEventSchema>;
