@@ -26,9 +26,12 @@ export type Running = {
 export function startProcess(
   command: string,
   args: string[],
-  options: { collectStdout?: boolean } = {},
+  options: { collectStdout?: boolean; extraStdio?: Writable[] } = {},
 ): Running {
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+  // Extra streams become the child's fds 3, 4, ... (pipes it writes straight into).
+  const child = spawn(command, args, {
+    stdio: ["pipe", "pipe", "pipe", ...(options.extraStdio ?? [])],
+  }) as ChildProcessByStdio<Writable, Readable, Readable>;
   let stdout = "";
   let stderr = "";
   if (options.collectStdout)

@@ -1,8 +1,15 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { ASSET_FILES, RENDITIONS, type Rendition } from "@edge-music/core/renditions";
-import { startProcess, runProcess, type ProcessResult, type Running } from "../run-process.js";
-import { analysisArgs, coverArgs, decodeArgs, encodeArgs, type PcmFormat } from "./ffmpeg-args.js";
+import { startProcess, runProcess, type ProcessResult } from "../run-process.js";
+import {
+  coverArgs,
+  decodeArgs,
+  encodeArgs,
+  planEncoderGroups,
+  type PcmFormat,
+} from "./ffmpeg-args.js";
 import { readFmp4Layout } from "./fmp4.js";
 import { parseEbur128Summary, type Loudness } from "./loudness.js";
 import {
@@ -13,7 +20,7 @@ import {
   type RenditionOutput,
 } from "./manifests.js";
 import type { ProbedSource } from "./probe.js";
-import { WaveformSink } from "./waveform.js";
+import { waveformFromLevels } from "./waveform.js";
 
 export type RenditionSummary = {
   id: Rendition["id"];
@@ -47,53 +54,61 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /**
- * Decodes the source once to PCM and fans it out to one encoder process per rendition and
- * one analysis process (loudness, fingerprint), plus the waveform in this process: every
- * core gets work, nothing is decoded twice, memory stays bounded by pipe buffers.
+ * Decodes the source once and lets the decoder write the PCM straight into one encoder
+ * process per core, each making part of the ladder (one also measuring loudness and
+ * fingerprinting), plus a copy to us for the waveform: every core gets work, nothing is
+ * decoded twice, and memory stays bounded by pipe buffers whatever the length.
  */
 export async function transcode(
   sourcePath: string,
   source: ProbedSource,
   outDir: string,
   onProgress: Progress = () => undefined,
+  workers = availableParallelism(),
 ): Promise<{ ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure }> {
-  const pcm: PcmFormat = { sampleRate: source.sampleRate, channels: source.channels };
+  const pcm: PcmFormat = {
+    sampleRate: source.sampleRate,
+    channels: source.channels,
+    bits: source.bitsPerSample > 16 ? 32 : 16,
+  };
   for (const r of RENDITIONS) await mkdir(path.join(outDir, r.id), { recursive: true });
+  // Scratch files of the analysis: not outputs, so not under the asset folder's names.
   const fingerprintPath = path.join(outDir, "fingerprint.txt");
-
-  const decoder = startProcess("ffmpeg", decodeArgs(sourcePath, pcm));
-  const encoders = RENDITIONS.map((rendition) =>
-    startProcess(
-      "ffmpeg",
-      encodeArgs(
-        pcm,
-        [{ rendition, path: path.join(outDir, ASSET_FILES.media(rendition.id)) }],
-        source.bitsPerSample,
-      ),
-    ),
+  const waveformLevelsPath = path.join(outDir, "waveform-levels.txt");
+  const groups = planEncoderGroups(
+    RENDITIONS,
+    workers,
+    (r) => path.join(outDir, ASSET_FILES.media(r.id)),
+    { fingerprintPath, waveformLevelsPath },
   );
-  const analysis = startProcess("ffmpeg", analysisArgs(pcm, fingerprintPath));
-  const waveform = new WaveformSink(pcm.sampleRate, pcm.channels);
-  const consumers: Running[] = [...encoders, analysis];
-
-  const expectedBytes = source.durationSeconds * pcm.sampleRate * pcm.channels * 4;
-  let decodedBytes = 0;
+  const encoders = groups.map((group) =>
+    startProcess("ffmpeg", encodeArgs(pcm, group, source.bitsPerSample)),
+  );
+  // The decoder writes straight into each encoder's stdin (fds 3, 4, ...): the PCM never
+  // passes through this process.
+  const decoder = startProcess("ffmpeg", decodeArgs(sourcePath, pcm, encoders.length), {
+    extraStdio: encoders.map((e) => e.child.stdin),
+  });
+  // Our copies of the encoders' stdin must close, or they never see the end of the stream.
+  for (const e of encoders) e.child.stdin.destroy();
+  const analysisIndex = groups.findIndex((g) => g.analysis);
   let lastPercent = -1;
-  decoder.child.stdout.on("data", (chunk: Buffer) => {
-    decodedBytes += chunk.length;
-    const percent = Math.min(99, Math.floor((decodedBytes / expectedBytes) * 100));
-    if (percent !== lastPercent) {
-      lastPercent = percent;
-      onProgress("transcoding", percent);
+  decoder.child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    // `-progress` prints blocks of key=value lines; out_time_us is the decoded position.
+    for (const match of text.matchAll(/out_time_us=(\d+)/g)) {
+      const seconds = Number(match[1]) / 1e6;
+      const percent = Math.min(99, Math.floor((seconds / source.durationSeconds) * 100));
+      if (percent > lastPercent) {
+        lastPercent = percent;
+        onProgress("transcoding", percent);
+      }
     }
   });
-  for (const consumer of consumers) decoder.child.stdout.pipe(consumer.child.stdin);
-  decoder.child.stdout.pipe(waveform);
 
-  const results = await Promise.all([decoder.done, ...consumers.map((c) => c.done)]);
+  const results = await Promise.all([decoder.done, ...encoders.map((c) => c.done)]);
   const failed = results.find((r) => !r.ok);
   if (failed) {
-    for (const c of [decoder, ...consumers]) c.child.kill("SIGKILL");
+    for (const c of [decoder, ...encoders]) c.child.kill("SIGKILL");
     return {
       ok: false,
       failure: {
@@ -105,16 +120,16 @@ export async function transcode(
   }
 
   onProgress("packaging", 99);
-  const loudness = parseEbur128Summary(
-    results.at(-1)?.ok ? (results.at(-1) as { stderrTail: string }).stderrTail : "",
-  );
+  // results[0] is the decoder; the encoder groups follow in order.
+  const analysisResult = results[analysisIndex + 1] as ProcessResult;
+  const loudness = parseEbur128Summary(analysisResult.ok ? analysisResult.stderrTail : "");
   if (!loudness) {
     return {
       ok: false,
       failure: {
         code: "TRANSCODE_FAILED",
         reason: "Loudness could not be measured.",
-        detail: results.at(-1) as ProcessResult,
+        detail: analysisResult,
       },
     };
   }
@@ -138,7 +153,7 @@ export async function transcode(
   const durationSeconds = Math.max(...outputs.map((o) => o.layout.durationSeconds));
   await writeFile(path.join(outDir, ASSET_FILES.master), masterPlaylist(outputs));
   await writeFile(path.join(outDir, ASSET_FILES.mpd), dashManifest(outputs, durationSeconds));
-  const peaks = waveform.result();
+  const peaks = waveformFromLevels(await readFile(waveformLevelsPath, "utf8"), pcm.sampleRate);
   await writeFile(path.join(outDir, ASSET_FILES.waveform), JSON.stringify(peaks));
   add(ASSET_FILES.master);
   add(ASSET_FILES.mpd);

@@ -1,5 +1,3 @@
-import { Writable } from "node:stream";
-
 /** Pixels per second of audio in the waveform: fine enough for a seek bar on a wide screen. */
 export const WAVEFORM_PIXELS_PER_SECOND = 20;
 
@@ -13,66 +11,47 @@ export type Waveform = {
   data: number[];
 };
 
+export const samplesPerPixel = (sampleRate: number) =>
+  Math.max(1, Math.round(sampleRate / WAVEFORM_PIXELS_PER_SECOND));
+
 /**
- * Consumes interleaved signed 32-bit PCM and keeps, per pixel, the min and max sample over
- * all channels at full rate (a low-rate branch would understate peaks). Output is BBC
- * audiowaveform JSON, version 2, 8-bit, mono.
+ * The filter chain that measures, per pixel (`samplesPerPixel` samples at full rate, all
+ * channels), the lowest and highest sample as float, and prints them to `file`. Full rate
+ * matters: a low-rate branch understates peaks.
  */
-export class WaveformSink extends Writable {
-  readonly samplesPerPixel: number;
-  #data: number[] = [];
-  #min = 0;
-  #max = 0;
-  #inPixel = 0;
-  #carry = Buffer.alloc(0);
+export function waveformFilter(sampleRate: number, file: string): string {
+  const escaped = file.replace(/[\\':]/g, (c) => `\\${c}`);
+  return [
+    "aformat=sample_fmts=flt",
+    `asetnsamples=n=${samplesPerPixel(sampleRate)}:p=0`,
+    "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=Min_level+Max_level",
+    `ametadata=mode=print:file='${escaped}'`,
+  ].join(",");
+}
 
-  constructor(
-    readonly sampleRate: number,
-    readonly channels: number,
-  ) {
-    super();
-    this.samplesPerPixel = Math.max(1, Math.round(sampleRate / WAVEFORM_PIXELS_PER_SECOND));
-  }
-
-  override _write(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    done: (error?: Error | null) => void,
-  ): void {
-    const frameBytes = 4 * this.channels;
-    const buffer = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
-    const usable = buffer.length - (buffer.length % frameBytes);
-    for (let at = 0; at < usable; at += frameBytes) {
-      for (let c = 0; c < this.channels; c++) {
-        const sample = buffer.readInt32LE(at + c * 4);
-        if (sample < this.#min) this.#min = sample;
-        if (sample > this.#max) this.#max = sample;
-      }
-      if (++this.#inPixel === this.samplesPerPixel) this.#flushPixel();
+/** BBC audiowaveform JSON (version 2, 8-bit, mono) from the printed per-pixel levels. */
+export function waveformFromLevels(printed: string, sampleRate: number): Waveform {
+  const data: number[] = [];
+  const to8 = (v: number) => Math.max(-128, Math.min(127, Math.round(v * 128)));
+  let min: number | null = null;
+  for (const line of printed.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    const key = line.slice(0, eq);
+    const value = Number(line.slice(eq + 1));
+    if (key.endsWith("Min_level")) min = value;
+    else if (key.endsWith("Max_level") && min !== null) {
+      data.push(to8(min), to8(value));
+      min = null;
     }
-    this.#carry = Buffer.from(buffer.subarray(usable));
-    done();
   }
-
-  #flushPixel(): void {
-    const to8 = (v: number) => Math.max(-128, Math.min(127, Math.round((v / 2 ** 31) * 128)));
-    this.#data.push(to8(this.#min), to8(this.#max));
-    this.#min = 0;
-    this.#max = 0;
-    this.#inPixel = 0;
-  }
-
-  /** The waveform so far, with any partial last pixel included. */
-  result(): Waveform {
-    if (this.#inPixel > 0) this.#flushPixel();
-    return {
-      version: 2,
-      channels: 1,
-      sample_rate: this.sampleRate,
-      samples_per_pixel: this.samplesPerPixel,
-      bits: 8,
-      length: this.#data.length / 2,
-      data: this.#data,
-    };
-  }
+  return {
+    version: 2,
+    channels: 1,
+    sample_rate: sampleRate,
+    samples_per_pixel: samplesPerPixel(sampleRate),
+    bits: 8,
+    length: data.length / 2,
+    data,
+  };
 }

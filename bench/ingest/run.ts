@@ -1,0 +1,140 @@
+/**
+ * `npm run bench:ingest`: a generated 5-minute 44.1 kHz stereo track through the transcoder's
+ * single-pass pipeline and through the naive approach, in the same run; then the
+ * single-pass job on a long input (BENCH_LONG_MINUTES, default 60) for its peak memory.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import { ROOT } from "../../scripts/lib/setup.mjs";
+import { makeMusic } from "../../containers/transcoder/test/media";
+
+const MINUTES = Number(process.env["BENCH_MINUTES"] ?? 5);
+const LONG_MINUTES = Number(process.env["BENCH_LONG_MINUTES"] ?? 60);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+
+/**
+ * Memory of a process and all its descendants, in bytes, as the sum of their PSS
+ * (proportional set size): shared library pages count once across the processes that map
+ * them, where summing RSS would count ffmpeg's libraries once per process.
+ */
+function treeMemory(rootPid: number): number {
+  const children = new Map<number, number[]>();
+  const rss = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ppid = Number(fields[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      const rollup = readFileSync(`/proc/${entry}/smaps_rollup`, "utf8");
+      rss.set(Number(entry), Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024);
+    } catch {
+      // exited while we looked
+    }
+  }
+  let total = 0;
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop() as number;
+    total += rss.get(pid) ?? 0;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+/**
+ * Bundles a bench script to plain JavaScript, so the measured process is `node` running
+ * what the container runs, not a TypeScript loader.
+ */
+async function bundle(script: string, outDir: string): Promise<string> {
+  const outfile = path.join(outDir, `${path.basename(script, ".ts")}.mjs`);
+  await build({
+    entryPoints: [path.join(ROOT, script)],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile,
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+/** Runs a bundled bench script in its own process; returns its JSON line and peak memory. */
+async function measure(script: string, args: string[]) {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c));
+  let peak = 0;
+  const timer = setInterval(() => child.pid && (peak = Math.max(peak, treeMemory(child.pid))), 50);
+  const code = await new Promise<number | null>((r) => child.once("close", r));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`${script} failed`);
+  const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
+    wallSeconds: number;
+    cpuSeconds: number;
+  };
+  return { ...result, peakRssMb: peak / 1024 / 1024 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const work = mkdtempSync(path.join(tmpdir(), "bench-ingest-"));
+try {
+  const singlePass = await bundle("bench/ingest/single-pass.ts", work);
+  const naive = await bundle("bench/ingest/naive.ts", work);
+  const source = path.join(work, "source.flac");
+  console.log(`generating a ${MINUTES}-minute 44.1 kHz stereo FLAC…`);
+  makeMusic(source, MINUTES * 60);
+  const audioSeconds = MINUTES * 60;
+  const rows: Record<string, { wall: number[]; cpu: number[]; rss: number[] }> = {
+    "single pass": { wall: [], cpu: [], rss: [] },
+    naive: { wall: [], cpu: [], rss: [] },
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, script] of [
+      ["single pass", singlePass],
+      ["naive", naive],
+    ] as const) {
+      const out = mkdtempSync(path.join(work, "out-"));
+      const r = await measure(script, [source, out]);
+      rows[name]?.wall.push(r.wallSeconds);
+      rows[name]?.cpu.push(r.cpuSeconds);
+      rows[name]?.rss.push(r.peakRssMb);
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  console.log(
+    `\ningest benchmark: ${MINUTES}-minute track, ${availableParallelism()} cores, median of ${ROUNDS} rounds`,
+  );
+  console.log("approach        wall s   realtime   CPU s   peak PSS MB");
+  for (const [name, r] of Object.entries(rows)) {
+    const wall = median(r.wall);
+    console.log(
+      `${name.padEnd(14)} ${wall.toFixed(1).padStart(7)} ${(audioSeconds / wall).toFixed(1).padStart(9)}x ${median(r.cpu).toFixed(1).padStart(7)} ${median(r.rss).toFixed(0).padStart(12)}`,
+    );
+  }
+  const speedup = median(rows.naive?.wall ?? []) / median(rows["single pass"]?.wall ?? []);
+  console.log(
+    `single pass is ${speedup.toFixed(2)}x faster than naive (target >= 1.7x); realtime target >= 25x`,
+  );
+
+  if (LONG_MINUTES > 0) {
+    const long = path.join(work, "long.flac");
+    console.log(`\ngenerating a ${LONG_MINUTES}-minute input for the memory check…`);
+    makeMusic(long, LONG_MINUTES * 60);
+    const out = mkdtempSync(path.join(work, "out-long-"));
+    const r = await measure(singlePass, [long, out]);
+    console.log(
+      `${LONG_MINUTES}-minute input: wall ${r.wallSeconds.toFixed(1)} s (${((LONG_MINUTES * 60) / r.wallSeconds).toFixed(1)}x realtime), peak memory (PSS, whole process tree incl. Node) ${r.peakRssMb.toFixed(0)} MB (target < 150 MB)`,
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,21 @@
+/**
+ * Runs one transcode the way the transcoder does (probe, then the decode-once pipeline) and
+ * prints its wall and CPU seconds as JSON. CPU includes every ffmpeg child (cutime/cstime).
+ */
+import { transcode } from "../../containers/transcoder/src/media/pipeline";
+import { probeSource } from "../../containers/transcoder/src/media/probe";
+import { cpuSecondsWithChildren } from "./cpu";
+
+const [source, out] = process.argv.slice(2);
+if (!source || !out) throw new Error("usage: single-pass <source> <out>");
+const started = performance.now();
+const probed = await probeSource(source, 4 * 3600);
+if (!probed.ok) throw new Error(probed.refusal.reason);
+const outcome = await transcode(source, probed.source, out);
+if (!outcome.ok) throw new Error(JSON.stringify(outcome.failure));
+console.log(
+  JSON.stringify({
+    wallSeconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSecondsWithChildren(),
+  }),
+);
