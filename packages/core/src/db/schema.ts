@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Millisecond epoch default for created/updated columns. */
 const nowMs = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
@@ -117,6 +117,10 @@ export const tracks = sqliteTable(
       .notNull()
       .references(() => users.id),
     status: text("status", { enum: TRACK_STATUSES }).notNull().default("pending"),
+    /** The playable asset version; null until an upload for this track is ready. */
+    assetVersionId: text("asset_version_id"),
+    /** Chromaprint of the current asset, to flag duplicate uploads by the same owner. */
+    fingerprint: text("fingerprint"),
     /** Counted streams; the plays pipeline keeps it current. */
     popularity: integer("popularity").notNull().default(0),
     createdAt: integer("created_at").notNull().default(nowMs),
@@ -148,4 +152,79 @@ export const searchDocs = sqliteTable(
     ownerId: text("owner_id"),
   },
   (t) => [uniqueIndex("search_docs_ref_idx").on(t.kind, t.refId)],
+);
+
+/** Upload and ingest job states; every transition is a conditional UPDATE. */
+export const UPLOAD_STATES = [
+  "awaiting_upload",
+  "queued",
+  "processing",
+  "ready",
+  "failed",
+] as const;
+export type UploadState = (typeof UPLOAD_STATES)[number];
+
+/** An upload and its ingest job: one row from presigned PUT to a playable track. */
+export const uploads = sqliteTable(
+  "uploads",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    objectKey: text("object_key").notNull(),
+    state: text("state", { enum: UPLOAD_STATES }).notNull().default("awaiting_upload"),
+    /** Ingest stage and percent while processing, for progress bars. */
+    stage: text("stage"),
+    percent: integer("percent").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    /** A consumer owns the job until this time (ms); a stuck job is re-leasable after. */
+    leaseUntil: integer("lease_until"),
+    failureCode: text("failure_code"),
+    failureReason: text("failure_reason"),
+    /** Optional metadata the uploader gave; tags in the file fill the rest. */
+    title: text("title"),
+    artistId: text("artist_id").references(() => artists.id),
+    albumId: text("album_id").references(() => albums.id),
+    visibility: text("visibility", { enum: VISIBILITIES }).notNull().default("private"),
+    trackId: text("track_id").references(() => tracks.id),
+    duplicateOf: text("duplicate_of").references(() => tracks.id),
+    expiresAt: integer("expires_at").notNull(),
+    createdAt: integer("created_at").notNull().default(nowMs),
+    updatedAt: integer("updated_at").notNull().default(nowMs),
+  },
+  (t) => [
+    index("uploads_user_idx").on(t.userId, t.createdAt),
+    index("uploads_state_idx").on(t.state, t.updatedAt),
+  ],
+);
+
+/** An immutable set of transcoded files of a track (tracks/<trackId>/<version>/...). */
+export const assetVersions = sqliteTable(
+  "asset_versions",
+  {
+    id: text("id").primaryKey(),
+    trackId: text("track_id")
+      .notNull()
+      .references(() => tracks.id, { onDelete: "cascade" }),
+    uploadId: text("upload_id").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    integratedLufs: real("integrated_lufs").notNull(),
+    loudnessRangeLu: real("loudness_range_lu").notNull(),
+    truePeakDbfs: real("true_peak_dbfs").notNull(),
+    gainDb: real("gain_db").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    /** JSON: the renditions with measured bandwidths, and the files written. */
+    renditions: text("renditions", { mode: "json" }).notNull(),
+    files: text("files", { mode: "json" }).notNull(),
+    waveformSamplesPerPixel: integer("waveform_samples_per_pixel").notNull(),
+    createdAt: integer("created_at").notNull().default(nowMs),
+  },
+  (t) => [
+    index("asset_versions_track_idx").on(t.trackId),
+    uniqueIndex("asset_versions_upload_idx").on(t.uploadId),
+  ],
 );

@@ -65,6 +65,8 @@ export class TrackService {
       // The artist's account owns the track even when an admin files it.
       ownerId: artist.ownerId ?? editor.id,
       status: "pending",
+      assetVersionId: null,
+      fingerprint: null,
       popularity: 0,
       createdAt: now,
       updatedAt: now,
