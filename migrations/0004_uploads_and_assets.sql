@@ -23,7 +23,7 @@ CREATE TABLE `uploads` (
 	`filename` text NOT NULL,
 	`content_type` text NOT NULL,
 	`size_bytes` integer NOT NULL,
-	`object_key` text NOT NULL,
+	`object_key` text,
 	`state` text DEFAULT 'awaiting_upload' NOT NULL,
 	`stage` text,
 	`percent` integer DEFAULT 0 NOT NULL,

@@ -55,7 +55,7 @@ export function ensureFfmpeg({ required }) {
  */
 export function ensureDevVars() {
   const file = path.join(ROOT, ".dev.vars");
-  if (existsSync(file) && readFileSync(file, "utf8").includes("JWT_KEYS=")) return;
+  if (existsSync(file) && readFileSync(file, "utf8").includes("TRANSCODER_SECRET=")) return;
   const keys = JSON.stringify({ k1: randomBytes(32).toString("base64url") });
   writeFileSync(
     file,
@@ -65,6 +65,10 @@ export function ensureDevVars() {
       "ADMIN_EMAILS=admin@demo.local",
       `JWT_KEYS=${keys}`,
       "JWT_ACTIVE_KID=k1",
+      // The dev route checks presigned URLs with this pair exactly as R2 would.
+      `R2_ACCESS_KEY_ID=dev-${randomBytes(8).toString("hex")}`,
+      `R2_SECRET_ACCESS_KEY=${randomBytes(24).toString("base64url")}`,
+      `TRANSCODER_SECRET=${randomBytes(24).toString("base64url")}`,
       "",
     ].join("\n"),
     { mode: 0o600 },

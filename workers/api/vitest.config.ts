@@ -26,6 +26,11 @@ export default defineConfig(async () => ({
           JWT_ACTIVE_KID: "k1",
           // Fewer rounds keep the suite fast; the stored hash records whatever count was used.
           PASSWORD_PBKDF2_ITERATIONS: "2000",
+          R2_S3_ENDPOINT: "https://api.test/dev/r2",
+          R2_ACCESS_KEY_ID: "test-access-key",
+          R2_SECRET_ACCESS_KEY: "test-secret-access-key",
+          TRANSCODER_SECRET: "test-transcoder-secret",
+          UPLOADS_IN_FLIGHT_MAX: "3",
         },
       },
     }),

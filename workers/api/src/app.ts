@@ -13,6 +13,8 @@ import { meRoutes } from "./routes/me";
 import { searchRoutes } from "./routes/search";
 import { trackRoutes } from "./routes/tracks";
 import { userRoutes } from "./routes/users";
+import { uploadRoutes } from "./routes/uploads";
+import { devStorageRoutes } from "./routes/dev-storage";
 
 /** The api: every route under /v1, plus health and the OpenAPI document. */
 export function createApp() {
@@ -40,6 +42,8 @@ export function createApp() {
   app.route("/v1/tracks", trackRoutes);
   app.route("/v1/genres", genreRoutes);
   app.route("/v1/search", searchRoutes);
+  app.route("/v1/uploads", uploadRoutes);
+  app.route("/dev/r2", devStorageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

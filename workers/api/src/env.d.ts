@@ -3,5 +3,10 @@ declare namespace Cloudflare {
   interface Env {
     /** JSON object of HS256 keys by key id, e.g. {"k1":"..."}; a wrangler secret. */
     JWT_KEYS: string;
+    /** R2 API token for presigned URLs (locally: any pair, checked by the dev route). */
+    R2_ACCESS_KEY_ID: string;
+    R2_SECRET_ACCESS_KEY: string;
+    /** Shared secret the transcoder requires. */
+    TRANSCODER_SECRET: string;
   }
 }

@@ -175,7 +175,8 @@ export const uploads = sqliteTable(
     filename: text("filename").notNull(),
     contentType: text("content_type").notNull(),
     sizeBytes: integer("size_bytes").notNull(),
-    objectKey: text("object_key").notNull(),
+    /** The source object; null once deleted (after a final failure or cleanup). */
+    objectKey: text("object_key"),
     state: text("state", { enum: UPLOAD_STATES }).notNull().default("awaiting_upload"),
     /** Ingest stage and percent while processing, for progress bars. */
     stage: text("stage"),

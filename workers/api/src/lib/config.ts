@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { S3Target } from "./presign";
 
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["production", "development", "test"]),
@@ -9,6 +10,22 @@ const ConfigSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600),
   // Workers' WebCrypto caps PBKDF2 at 100,000 iterations.
   PASSWORD_PBKDF2_ITERATIONS: z.coerce.number().int().min(1000).max(100_000),
+  R2_S3_ENDPOINT: z.url(),
+  R2_BUCKET_NAME: z.string().min(1),
+  R2_ACCESS_KEY_ID: z.string().min(1),
+  R2_SECRET_ACCESS_KEY: z.string().min(1),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive(),
+  UPLOAD_QUOTA_BYTES: z.coerce.number().int().positive(),
+  UPLOADS_IN_FLIGHT_MAX: z.coerce.number().int().positive(),
+  UPLOAD_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600),
+  INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20),
+  INGEST_MAX_DURATION_SECONDS: z.coerce.number().int().positive(),
+  TRANSCODER_URL: z.url(),
+  TRANSCODER_SECRET: z.string().min(8),
 });
 
 export type Config = {
@@ -19,6 +36,14 @@ export type Config = {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   passwordIterations: number;
+  storage: S3Target;
+  uploads: { maxBytes: number; quotaBytes: number; inFlightMax: number; urlTtlSeconds: number };
+  ingest: {
+    maxAttempts: number;
+    maxDurationSeconds: number;
+    transcoderUrl: string;
+    transcoderSecret: string;
+  };
 };
 
 const cache = new WeakMap<Env, Config>();
@@ -40,6 +65,24 @@ export function readConfig(env: Env): Config {
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS,
     passwordIterations: raw.PASSWORD_PBKDF2_ITERATIONS,
+    storage: {
+      endpoint: raw.R2_S3_ENDPOINT,
+      bucket: raw.R2_BUCKET_NAME,
+      accessKeyId: raw.R2_ACCESS_KEY_ID,
+      secretAccessKey: raw.R2_SECRET_ACCESS_KEY,
+    },
+    uploads: {
+      maxBytes: raw.UPLOAD_MAX_BYTES,
+      quotaBytes: raw.UPLOAD_QUOTA_BYTES,
+      inFlightMax: raw.UPLOADS_IN_FLIGHT_MAX,
+      urlTtlSeconds: raw.UPLOAD_URL_TTL_SECONDS,
+    },
+    ingest: {
+      maxAttempts: raw.INGEST_MAX_ATTEMPTS,
+      maxDurationSeconds: raw.INGEST_MAX_DURATION_SECONDS,
+      transcoderUrl: raw.TRANSCODER_URL,
+      transcoderSecret: raw.TRANSCODER_SECRET,
+    },
   };
   cache.set(env, config);
   return config;

@@ -22,7 +22,12 @@ export function objectUrl(target: S3Target, key: string): URL {
  */
 export async function presign(
   target: S3Target,
-  request: { method: "GET" | "PUT" | "HEAD"; key: string; headers?: Record<string, string>; expiresSeconds: number },
+  request: {
+    method: "GET" | "PUT" | "HEAD";
+    key: string;
+    headers?: Record<string, string>;
+    expiresSeconds: number;
+  },
 ): Promise<string> {
   const url = objectUrl(target, request.key);
   url.searchParams.set("X-Amz-Expires", String(request.expiresSeconds));
@@ -59,12 +64,21 @@ export async function verifyPresigned(
   const expires = Number(q.get("X-Amz-Expires"));
   const credential = q.get("X-Amz-Credential") ?? "";
   const signedHeaders = (q.get("X-Amz-SignedHeaders") ?? "").split(";").filter(Boolean);
-  if (!signature || !date || !Number.isFinite(expires) || q.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256") {
+  if (
+    !signature ||
+    !date ||
+    !Number.isFinite(expires) ||
+    q.get("X-Amz-Algorithm") !== "AWS4-HMAC-SHA256"
+  ) {
     return { ok: false, reason: "not a presigned request" };
   }
-  if (credential.split("/")[0] !== target.accessKeyId) return { ok: false, reason: "unknown credential" };
-  const signedAt = Date.parse(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
-  if (!Number.isFinite(signedAt) || now > signedAt + expires * 1000) return { ok: false, reason: "expired" };
+  if (credential.split("/")[0] !== target.accessKeyId)
+    return { ok: false, reason: "unknown credential" };
+  const signedAt = Date.parse(
+    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+  );
+  if (!Number.isFinite(signedAt) || now > signedAt + expires * 1000)
+    return { ok: false, reason: "expired" };
   const unsigned = new URL(url);
   unsigned.searchParams.delete("X-Amz-Signature");
   const headers: Record<string, string> = {};
@@ -94,5 +108,8 @@ export async function verifyPresigned(
   const prefix = `/${target.bucket}/`;
   const path = new URL(target.endpoint).pathname.replace(/\/+$/, "") + prefix;
   if (!url.pathname.startsWith(path)) return { ok: false, reason: "wrong bucket" };
-  return { ok: true, key: url.pathname.slice(path.length).split("/").map(decodeURIComponent).join("/") };
+  return {
+    ok: true,
+    key: url.pathname.slice(path.length).split("/").map(decodeURIComponent).join("/"),
+  };
 }

@@ -6,6 +6,7 @@ import { AuthService } from "./auth";
 import { GenreService } from "./genres";
 import { SearchService } from "./search";
 import { TrackService } from "./tracks";
+import { UploadService } from "./uploads";
 
 export type Services = ReturnType<typeof buildServices>;
 
@@ -20,5 +21,6 @@ export function buildServices(env: Env, config: Config) {
     tracks: new TrackService(db, genres),
     genres,
     search: new SearchService(db),
+    uploads: new UploadService(db, config, env),
   };
 }

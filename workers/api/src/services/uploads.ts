@@ -1,0 +1,233 @@
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { artists, uploads, type UploadState, type Visibility } from "@edge-music/core/db/schema";
+import { storageKeys, UPLOAD_CONTENT_TYPES } from "@edge-music/core/ingest-contract";
+import type { Viewer } from "../app-env";
+import type { Config } from "../lib/config";
+import { newId } from "../lib/crypto";
+import type { Db } from "../lib/db";
+import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
+import { presign } from "../lib/presign";
+import { ApiError, notFound } from "../lib/problem";
+import { requireArtistManager } from "./catalog-access";
+
+export type UploadInput = {
+  filename: string;
+  contentType: string;
+  size: number;
+  title?: string | undefined;
+  artistId?: string | undefined;
+  visibility?: Visibility | undefined;
+};
+
+export type UploadView = {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  state: UploadState;
+  progress: { stage: string | null; percent: number };
+  failure: { code: string; reason: string } | null;
+  trackId: string | null;
+  duplicateOf: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+type UploadRow = typeof uploads.$inferSelect;
+const IN_FLIGHT: UploadState[] = ["awaiting_upload", "queued", "processing"];
+
+export function toUploadView(u: UploadRow): UploadView {
+  return {
+    id: u.id,
+    filename: u.filename,
+    contentType: u.contentType,
+    size: u.sizeBytes,
+    state: u.state,
+    progress: { stage: u.stage, percent: u.percent },
+    failure: u.failureCode ? { code: u.failureCode, reason: u.failureReason ?? "" } : null,
+    trackId: u.trackId,
+    duplicateOf: u.duplicateOf,
+    createdAt: new Date(u.createdAt).toISOString(),
+    updatedAt: new Date(u.updatedAt).toISOString(),
+  };
+}
+
+/** Presigned uploads straight to R2, and their hand-off to the ingest queue. */
+export class UploadService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly env: Env,
+  ) {}
+
+  async create(viewer: Viewer, input: UploadInput) {
+    const limits = this.config.uploads;
+    const contentType = input.contentType.toLowerCase();
+    if (!(UPLOAD_CONTENT_TYPES as readonly string[]).includes(contentType)) {
+      throw new ApiError(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        `${input.contentType} is not an audio type we accept: use MP3, WAV, FLAC, AAC/M4A, Ogg/Opus or AIFF.`,
+        {
+          accepted: UPLOAD_CONTENT_TYPES,
+        },
+      );
+    }
+    if (input.size > limits.maxBytes) {
+      throw new ApiError(
+        413,
+        "FILE_TOO_LARGE",
+        `Files are limited to ${Math.floor(limits.maxBytes / 1_000_000)} MB; this one is ${Math.ceil(input.size / 1_000_000)} MB.`,
+      );
+    }
+    if (input.artistId !== undefined) {
+      const artist = await this.db
+        .select()
+        .from(artists)
+        .where(eq(artists.id, input.artistId))
+        .get();
+      if (!artist) throw notFound("The artist");
+      requireArtistManager(viewer, artist);
+    }
+    const usage = await this.db
+      .select({
+        inFlight: sql<number>`sum(case when ${inArray(uploads.state, IN_FLIGHT)} then 1 else 0 end)`,
+        bytes: sql<number>`coalesce(sum(${uploads.sizeBytes}), 0)`,
+      })
+      .from(uploads)
+      .where(and(eq(uploads.userId, viewer.id), inArray(uploads.state, [...IN_FLIGHT, "ready"])))
+      .get();
+    if ((usage?.inFlight ?? 0) >= limits.inFlightMax) {
+      throw new ApiError(
+        429,
+        "TOO_MANY_UPLOADS_IN_FLIGHT",
+        `You have ${limits.inFlightMax} uploads in progress; wait for one to finish.`,
+        {},
+        { "Retry-After": "30" },
+      );
+    }
+    if ((usage?.bytes ?? 0) + input.size > limits.quotaBytes) {
+      throw new ApiError(
+        422,
+        "QUOTA_EXCEEDED",
+        `This upload would exceed your storage quota of ${Math.floor(limits.quotaBytes / 1_000_000_000)} GB.`,
+      );
+    }
+    const id = newId("upl");
+    const objectKey = storageKeys.uploadSource(viewer.id, id);
+    const expiresAt = Date.now() + limits.urlTtlSeconds * 1000;
+    const headers = { "content-type": contentType, "content-length": String(input.size) };
+    const putUrl = await presign(this.config.storage, {
+      method: "PUT",
+      key: objectKey,
+      headers,
+      expiresSeconds: limits.urlTtlSeconds,
+    });
+    await this.db.insert(uploads).values({
+      id,
+      userId: viewer.id,
+      filename: input.filename,
+      contentType,
+      sizeBytes: input.size,
+      objectKey,
+      title: input.title ?? null,
+      artistId: input.artistId ?? null,
+      visibility: input.visibility ?? "private",
+      expiresAt,
+    });
+    return {
+      uploadId: id,
+      putUrl,
+      headers: { "Content-Type": contentType, "Content-Length": String(input.size) },
+      expiresAt: new Date(expiresAt).toISOString(),
+    };
+  }
+
+  /** Checks the object arrived whole, then queues it; calling it again is harmless. */
+  async complete(viewer: Viewer, id: string): Promise<UploadView> {
+    const upload = await this.own(viewer, id);
+    if (upload.state !== "awaiting_upload") return toUploadView(upload);
+    const object = upload.objectKey ? await this.env.MEDIA.head(upload.objectKey) : null;
+    if (!object) {
+      throw new ApiError(
+        409,
+        "UPLOAD_NOT_RECEIVED",
+        "The file has not arrived yet: PUT it to the upload URL first.",
+      );
+    }
+    if (object.size !== upload.sizeBytes) {
+      // A different file than declared: remove it so nothing half-right stays behind.
+      await this.env.MEDIA.delete(object.key);
+      throw new ApiError(
+        409,
+        "SIZE_MISMATCH",
+        `The stored file has ${object.size} bytes, not the ${upload.sizeBytes} declared; upload it again.`,
+      );
+    }
+    const queued = await this.db
+      .update(uploads)
+      .set({ state: "queued", stage: "queued", updatedAt: Date.now() })
+      .where(and(eq(uploads.id, id), eq(uploads.state, "awaiting_upload")))
+      .returning();
+    const row = queued[0];
+    if (row) await this.env.INGEST_QUEUE.send({ version: 1, uploadId: id });
+    return toUploadView(row ?? (await this.own(viewer, id)));
+  }
+
+  async get(viewer: Viewer, id: string): Promise<UploadView> {
+    return toUploadView(await this.own(viewer, id));
+  }
+
+  async list(viewer: Viewer, page: PageQuery): Promise<Page<UploadView>> {
+    const { where, orderBy } = keyset(
+      uploads.createdAt,
+      "desc",
+      uploads.id,
+      decodeCursor(page.cursor),
+    );
+    const rows = await this.db
+      .select()
+      .from(uploads)
+      .where(and(eq(uploads.userId, viewer.id), where))
+      .orderBy(...orderBy, desc(uploads.id))
+      .limit(page.limit + 1);
+    return toPage(rows, page.limit, (u) => [u.createdAt, u.id], toUploadView);
+  }
+
+  /** Cancels an upload that is not being processed: its object and row both go. */
+  async cancel(viewer: Viewer, id: string): Promise<void> {
+    const upload = await this.own(viewer, id);
+    if (upload.state === "processing") {
+      throw new ApiError(
+        409,
+        "UPLOAD_PROCESSING",
+        "The upload is being processed; cancel it once it has finished or failed.",
+      );
+    }
+    if (upload.state === "ready") {
+      throw new ApiError(
+        409,
+        "UPLOAD_PUBLISHED",
+        "This upload became a track; delete the track instead.",
+      );
+    }
+    const deleted = await this.db
+      .delete(uploads)
+      .where(
+        and(eq(uploads.id, id), inArray(uploads.state, ["awaiting_upload", "queued", "failed"])),
+      )
+      .returning({ objectKey: uploads.objectKey });
+    if (deleted[0]?.objectKey) await this.env.MEDIA.delete(deleted[0].objectKey);
+  }
+
+  /** The caller's own upload; anyone else's is 404. */
+  private async own(viewer: Viewer, id: string): Promise<UploadRow> {
+    const row = await this.db
+      .select()
+      .from(uploads)
+      .where(and(eq(uploads.id, id), eq(uploads.userId, viewer.id)))
+      .get();
+    if (!row) throw notFound("The upload");
+    return row;
+  }
+}
