@@ -6,6 +6,7 @@ export default defineConfig({
       "workers/api/vitest.config.ts",
       "workers/stream-gate/vitest.config.ts",
       "containers/transcoder/vitest.config.ts",
+      "test/e2e/vitest.config.ts",
     ],
   },
 });

@@ -1,10 +1,14 @@
 import { createApp } from "./app";
+import { consumeIngest } from "./queues/ingest-consumer";
 import { runScheduled } from "./scheduled";
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
+  async queue(batch, env) {
+    await consumeIngest(batch, env);
+  },
   scheduled(controller, env, ctx) {
     ctx.waitUntil(runScheduled(controller, env));
   },

@@ -33,13 +33,9 @@ const CreateUploadBody = z
       .positive("an empty file cannot be uploaded")
       .openapi({ description: "Exact size in bytes; the PUT must send exactly this many." }),
     title: z.string().trim().min(1).max(200).optional(),
-    artistId: z
-      .string()
-      .max(64)
-      .optional()
-      .openapi({
-        description: "An artist you manage; otherwise the file's artist tag names one of yours.",
-      }),
+    artistId: z.string().max(64).optional().openapi({
+      description: "An artist you manage; otherwise the file's artist tag names one of yours.",
+    }),
     visibility: z.enum(VISIBILITIES).optional().openapi({ description: "Default `private`." }),
   })
   .strict()

@@ -4,6 +4,7 @@ import { AlbumService } from "./albums";
 import { ArtistService } from "./artists";
 import { AuthService } from "./auth";
 import { GenreService } from "./genres";
+import { IngestService } from "./ingest";
 import { SearchService } from "./search";
 import { TrackService } from "./tracks";
 import { UploadService } from "./uploads";
@@ -22,5 +23,6 @@ export function buildServices(env: Env, config: Config) {
     genres,
     search: new SearchService(db),
     uploads: new UploadService(db, config, env),
+    ingest: new IngestService(db, config, env, genres),
   };
 }

@@ -1,0 +1,96 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startServer } from "../../containers/transcoder/src/server";
+import { ROOT, WRANGLER_ENV, waitHealthy, wranglerBin } from "../../scripts/lib/setup.mjs";
+
+export type Stack = { api: string; persistTo: string; stop: () => Promise<void> };
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+/**
+ * The real local stack for end-to-end tests: the api under `wrangler dev` (workerd with
+ * local D1, R2 and Queues in a fresh folder) and the transcoder server in this process,
+ * wired together as `npm start` wires them.
+ */
+export async function startStack(): Promise<Stack> {
+  const persistTo = mkdtempSync(path.join(tmpdir(), "e2e-state-"));
+  const secret = randomBytes(16).toString("hex");
+  const transcoder: Server = await startServer(0, { secret, maxConcurrentJobs: 2 });
+  const transcoderUrl = `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}`;
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const envFile = path.join(persistTo, "test.env");
+  writeFileSync(
+    envFile,
+    [
+      "ENVIRONMENT=development",
+      "ADMIN_EMAILS=admin@e2e.local",
+      `JWT_KEYS={"k1":"${randomBytes(32).toString("base64url")}"}`,
+      "JWT_ACTIVE_KID=k1",
+      "PASSWORD_PBKDF2_ITERATIONS=2000",
+      "R2_ACCESS_KEY_ID=e2e-key",
+      `R2_SECRET_ACCESS_KEY=${randomBytes(16).toString("hex")}`,
+      `R2_S3_ENDPOINT=${api}/dev/r2`,
+      `TRANSCODER_URL=${transcoderUrl}`,
+      `TRANSCODER_SECRET=${secret}`,
+      "",
+    ].join("\n"),
+  );
+  const migrate = spawnSync(
+    wranglerBin(),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    {
+      cwd: ROOT,
+      env: { ...WRANGLER_ENV, CI: "true" },
+      encoding: "utf8",
+    },
+  );
+  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
+  const worker: ChildProcess = spawn(
+    wranglerBin(),
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persistTo,
+      "--env-file",
+      envFile,
+      "--inspector-port",
+      String(await freePort()),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  await waitHealthy(`${api}/healthz`);
+  return {
+    api,
+    persistTo,
+    stop: async () => {
+      try {
+        if (worker.pid) process.kill(-worker.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => transcoder.close(r));
+      rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
