@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeMusic, makeReferenceTone } from "../../containers/transcoder/test/media";
+import { getPlatformProxy } from "wrangler";
+import { ROOT } from "../../scripts/lib/setup.mjs";
 import { startStack, type Stack } from "./stack";
 
 type Json = Record<string, unknown>;
@@ -121,5 +123,97 @@ describe("ingest, end to end", () => {
     expect(first.duplicateOf).toBeNull();
     expect(second.state).toBe("ready");
     expect(second.duplicateOf).toBe(first.trackId);
+  });
+
+  it("stored measured, well-formed assets and left nothing orphaned", async () => {
+    await stack.stopApi();
+    const proxy = await getPlatformProxy<{ DB: D1Database; MEDIA: R2Bucket }>({
+      configPath: path.join(ROOT, "wrangler.toml"),
+      persist: { path: path.join(stack.persistTo, "v3") },
+    });
+    try {
+      const { DB, MEDIA } = proxy.env;
+      const assets = (
+        await DB.prepare(
+          "SELECT a.*, t.title FROM asset_versions a JOIN tracks t ON t.id = a.track_id",
+        ).all<{
+          id: string;
+          track_id: string;
+          title: string;
+          integrated_lufs: number;
+          gain_db: number;
+          duration_ms: number;
+          waveform_samples_per_pixel: number;
+          files: string;
+        }>()
+      ).results;
+      expect(assets.length).toBe(4);
+      const tone = assets.find((a) => a.title === "Reference tone");
+      expect(Math.abs((tone?.integrated_lufs ?? 0) + 23)).toBeLessThanOrEqual(0.5);
+      expect(tone?.gain_db).toBeCloseTo(-14 - (tone?.integrated_lufs ?? 0), 1);
+      const objects: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await MEDIA.list(cursor ? { cursor } : {});
+        objects.push(...page.objects.map((o) => o.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      for (const asset of assets) {
+        const prefix = `tracks/${asset.track_id}/${asset.id}/`;
+        const files = JSON.parse(asset.files) as string[];
+        expect(files).toEqual(
+          expect.arrayContaining([
+            "master.m3u8",
+            "manifest.mpd",
+            "waveform.json",
+            "aac_128/media.mp4",
+            "flac/index.m3u8",
+          ]),
+        );
+        for (const file of files) expect(objects).toContain(prefix + file);
+        const master = await (await MEDIA.get(`${prefix}master.m3u8`))?.text();
+        expect(master?.match(/#EXT-X-STREAM-INF/g)).toHaveLength(4);
+        const playlist = (await (await MEDIA.get(`${prefix}aac_128/index.m3u8`))?.text()) ?? "";
+        const seconds = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].reduce(
+          (sum, m) => sum + Number(m[1]),
+          0,
+        );
+        expect(Math.abs(seconds * 1000 - asset.duration_ms)).toBeLessThanOrEqual(100);
+        const ranges = [...playlist.matchAll(/#EXT-X-BYTERANGE:(\d+)@(\d+)/g)].map(
+          (m) => [Number(m[1]), Number(m[2])] as const,
+        );
+        const media = await MEDIA.head(`${prefix}aac_128/media.mp4`);
+        const last = ranges.at(-1) ?? [0, 0];
+        expect(last[0] + last[1]).toBe(media?.size);
+        const waveform = (await (await MEDIA.get(`${prefix}waveform.json`))?.json()) as {
+          samples_per_pixel: number;
+          sample_rate: number;
+          length: number;
+        };
+        expect(waveform.samples_per_pixel).toBe(asset.waveform_samples_per_pixel);
+        const expectedPixels = Math.ceil(
+          (asset.duration_ms / 1000) * (waveform.sample_rate / waveform.samples_per_pixel),
+        );
+        expect(Math.abs(waveform.length - expectedPixels)).toBeLessThanOrEqual(2);
+      }
+      // Every object belongs to a published asset or to an upload that still points at it.
+      const sources = (
+        await DB.prepare("SELECT object_key FROM uploads WHERE object_key IS NOT NULL").all<{
+          object_key: string;
+        }>()
+      ).results.map((r) => r.object_key);
+      const owned = (key: string) =>
+        sources.includes(key) ||
+        assets.some((a) => key.startsWith(`tracks/${a.track_id}/${a.id}/`));
+      expect(objects.filter((key) => !owned(key))).toEqual([]);
+      for (const key of sources) expect(objects).toContain(key);
+      const failed = await DB.prepare(
+        "SELECT object_key, failure_code FROM uploads WHERE state = 'failed'",
+      ).all<{ object_key: string | null }>();
+      expect(failed.results.length).toBe(1);
+      expect(failed.results[0]?.object_key).toBeNull();
+    } finally {
+      await proxy.dispose();
+    }
   });
 });

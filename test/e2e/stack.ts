@@ -9,7 +9,13 @@ import path from "node:path";
 import { startServer } from "../../containers/transcoder/src/server";
 import { ROOT, WRANGLER_ENV, waitHealthy, wranglerBin } from "../../scripts/lib/setup.mjs";
 
-export type Stack = { api: string; persistTo: string; stop: () => Promise<void> };
+export type Stack = {
+  api: string;
+  persistTo: string;
+  /** Stops the api worker only, so its storage can be opened directly. */
+  stopApi: () => Promise<void>;
+  stop: () => Promise<void>;
+};
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -80,15 +86,22 @@ export async function startStack(): Promise<Stack> {
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
   await waitHealthy(`${api}/healthz`);
+  const stopApi = async () => {
+    if (worker.exitCode !== null || worker.signalCode !== null) return;
+    const exited = new Promise((r) => worker.once("exit", r));
+    try {
+      if (worker.pid) process.kill(-worker.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    await exited;
+  };
   return {
     api,
     persistTo,
+    stopApi,
     stop: async () => {
-      try {
-        if (worker.pid) process.kill(-worker.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
+      await stopApi();
       await new Promise((r) => transcoder.close(r));
       rmSync(persistTo, { recursive: true, force: true });
     },
