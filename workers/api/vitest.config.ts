@@ -31,6 +31,9 @@ export default defineConfig(async () => ({
           R2_SECRET_ACCESS_KEY: "test-secret-access-key",
           TRANSCODER_SECRET: "test-transcoder-secret",
           UPLOADS_IN_FLIGHT_MAX: "3",
+          // Nothing listens here: consumer tests see the transcoder as unreachable.
+          TRANSCODER_URL: "http://127.0.0.1:9",
+          INGEST_MAX_ATTEMPTS: "2",
         },
       },
     }),

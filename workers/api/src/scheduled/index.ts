@@ -1,13 +1,25 @@
 import { readConfig } from "../lib/config";
 import { log } from "../lib/log";
 import { buildServices } from "../services";
+import { createDb } from "../lib/db";
+import { cleanupUploads } from "./cleanup";
+
+/** The cron (wrangler.toml) that removes abandoned uploads and stuck jobs. */
+export const UPLOAD_CLEANUP_CRON = "*/15 * * * *";
 
 /** Sessions revoked or expired this long ago are deleted, with their refresh tokens. */
 export const ENDED_SESSION_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
-/** The daily cron: housekeeping that no request path should pay for. */
+/** The crons: housekeeping that no request path should pay for. */
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {
-  const services = buildServices(env, readConfig(env));
+  const config = readConfig(env);
+  const services = buildServices(env, config);
+  if (controller.cron === UPLOAD_CLEANUP_CRON) {
+    const dryRun = env.CLEANUP_DRY_RUN === "true";
+    const removed = await cleanupUploads(createDb(env.DB), env, config, services.ingest, dryRun);
+    log("info", "upload cleanup", { cron: controller.cron, dryRun, ...removed });
+    return;
+  }
   const purged = await services.auth.purgeEndedSessions(ENDED_SESSION_RETENTION_MS);
   log("info", "scheduled housekeeping", { cron: controller.cron, purgedSessions: purged });
 }

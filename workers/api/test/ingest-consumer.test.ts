@@ -1,0 +1,167 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { readConfig } from "../src/lib/config";
+import { buildServices } from "../src/services";
+import { ABANDONED_UPLOAD_MS } from "../src/scheduled/cleanup";
+import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
+import { register } from "./helpers";
+
+const services = () => buildServices(env, readConfig(env));
+
+/** An upload row in `state` with its source object in R2. */
+async function seedUpload(
+  state: string,
+  extra: { attempts?: number; leaseUntil?: number; expiresAt?: number } = {},
+) {
+  const user = await register();
+  const id = `upl_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const key = `uploads/${user.id}/${id}/source`;
+  await env.MEDIA.put(key, new Uint8Array(100));
+  await env.DB.prepare(
+    `INSERT INTO uploads (id, user_id, filename, content_type, size_bytes, object_key, state, attempts, lease_until, expires_at)
+     VALUES (?, ?, 'a.flac', 'audio/flac', 100, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      id,
+      user.id,
+      key,
+      state,
+      extra.attempts ?? 0,
+      extra.leaseUntil ?? null,
+      extra.expiresAt ?? Date.now() + 900_000,
+    )
+    .run();
+  return { id, key };
+}
+
+const row = (id: string) =>
+  env.DB.prepare("SELECT state, attempts, object_key, failure_code FROM uploads WHERE id = ?")
+    .bind(id)
+    .first<{
+      state: string;
+      attempts: number;
+      object_key: string | null;
+      failure_code: string | null;
+    }>();
+
+describe("ingest consumer", () => {
+  it("lets only one of two concurrent consumers take a job", async () => {
+    const { id } = await seedUpload("queued");
+    const outcomes = await Promise.all([
+      services().ingest.process(id),
+      services().ingest.process(id),
+    ]);
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(["ignored", "retry"]);
+    expect((await row(id))?.attempts).toBe(1);
+  });
+
+  it("ignores a redelivered message for a job already done or taken", async () => {
+    const ready = await seedUpload("ready");
+    expect(await services().ingest.process(ready.id)).toEqual({ kind: "ignored" });
+    const leased = await seedUpload("processing", { leaseUntil: Date.now() + 60_000 });
+    expect(await services().ingest.process(leased.id)).toEqual({ kind: "ignored" });
+    expect((await row(leased.id))?.attempts).toBe(0);
+  });
+
+  it("takes over a job whose lease ran out", async () => {
+    const stale = await seedUpload("processing", { leaseUntil: Date.now() - 1, attempts: 0 });
+    expect((await services().ingest.process(stale.id)).kind).toBe("retry");
+  });
+
+  it("retries with backoff, then fails for good and deletes the source", async () => {
+    const { id, key } = await seedUpload("queued");
+    const first = await services().ingest.process(id);
+    expect(first).toEqual({ kind: "retry", delaySeconds: 10 });
+    expect(await row(id)).toMatchObject({
+      state: "queued",
+      failure_code: "TRANSCODER_UNAVAILABLE",
+    });
+    expect(await services().ingest.process(id)).toEqual({ kind: "failed" });
+    expect(await row(id)).toMatchObject({
+      state: "failed",
+      object_key: null,
+      failure_code: "TRANSCODER_UNAVAILABLE",
+    });
+    expect(await env.MEDIA.head(key)).toBeNull();
+  });
+
+  it("acknowledges messages it cannot read, and retries transient failures through the queue", async () => {
+    const { id } = await seedUpload("queued");
+    const batch = createMessageBatch("edge-music-ingest", [
+      { id: "bad", timestamp: new Date(), attempts: 1, body: { hello: "world" } },
+      { id: "good", timestamp: new Date(), attempts: 1, body: { version: 1, uploadId: id } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["bad"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["good"]);
+  });
+
+  it("fails dead-lettered uploads with a reason", async () => {
+    const { id, key } = await seedUpload("queued");
+    const batch = createMessageBatch("edge-music-ingest-dlq", [
+      { id: "m", timestamp: new Date(), attempts: 6, body: { version: 1, uploadId: id } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m"]);
+    expect(await row(id)).toMatchObject({
+      state: "failed",
+      failure_code: "GAVE_UP",
+      object_key: null,
+    });
+    expect(await env.MEDIA.head(key)).toBeNull();
+  });
+});
+
+describe("upload cleanup cron", () => {
+  const runCron = async () => {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: UPLOAD_CLEANUP_CRON }), env, ctx);
+    await waitOnExecutionContext(ctx);
+  };
+
+  it("removes uploads never completed for a day and fails stuck jobs, deleting their objects", async () => {
+    const abandoned = await seedUpload("awaiting_upload", {
+      expiresAt: Date.now() - ABANDONED_UPLOAD_MS - 1000,
+    });
+    const recent = await seedUpload("awaiting_upload");
+    const stuck = await seedUpload("processing", { attempts: 2, leaseUntil: Date.now() - 1000 });
+    const retrying = await seedUpload("processing", { attempts: 1, leaseUntil: Date.now() - 1000 });
+    await runCron();
+    expect(await row(abandoned.id)).toBeNull();
+    expect(await env.MEDIA.head(abandoned.key)).toBeNull();
+    expect(await row(recent.id)).toMatchObject({ state: "awaiting_upload" });
+    expect(await row(stuck.id)).toMatchObject({
+      state: "failed",
+      failure_code: "STUCK",
+      object_key: null,
+    });
+    expect(await env.MEDIA.head(stuck.key)).toBeNull();
+    expect(await row(retrying.id)).toMatchObject({ state: "processing" });
+  });
+
+  it("only logs in dry-run mode", async () => {
+    const abandoned = await seedUpload("awaiting_upload", {
+      expiresAt: Date.now() - ABANDONED_UPLOAD_MS - 1000,
+    });
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ cron: UPLOAD_CLEANUP_CRON }),
+      { ...env, CLEANUP_DRY_RUN: "true" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(await row(abandoned.id)).toMatchObject({ state: "awaiting_upload" });
+    expect(await env.MEDIA.head(abandoned.key)).not.toBeNull();
+  });
+});
