@@ -125,9 +125,19 @@ async function shutdown(code) {
   process.exit(code);
 }
 
+/** A value from .dev.vars (written by ensureDevVars), shared with the Node transcoder. */
+function readDevVar(name) {
+  const line = readFileSync(path.join(ROOT, ".dev.vars"), "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}=`));
+  if (!line)
+    throw new Error(`${name} is missing from .dev.vars; delete the file and run npm start again`);
+  return line.slice(name.length + 1);
+}
+
 await refuseIfRunning();
 ensureDependencies();
-ensureFfmpeg({ required: false });
+ensureFfmpeg({ required: true });
 ensureDevVars();
 mkdirSync(STATE_DIR, { recursive: true });
 applyLocalMigrations();
@@ -135,7 +145,7 @@ writeFileSync(PID_FILE, String(process.pid));
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
-const devArgs = (config, port, inspectorPort) => [
+const devArgs = (config, port, inspectorPort, vars = {}) => [
   "dev",
   "-c",
   config,
@@ -150,8 +160,19 @@ const devArgs = (config, port, inspectorPort) => [
   "--show-interactive-dev-session=false",
   // Cron locally: curl "http://localhost:8787/__scheduled?cron=17+3+*+*+*"
   "--test-scheduled",
+  ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
 ];
-run("api", wranglerBin(), devArgs("wrangler.toml", ports.api, ports.api + 1442), WRANGLER_ENV);
+// Presigned URLs point at the api's own dev storage route; the queue consumer calls the
+// transcoder started below.
+run(
+  "api",
+  wranglerBin(),
+  devArgs("wrangler.toml", ports.api, ports.api + 1442, {
+    R2_S3_ENDPOINT: `http://localhost:${ports.api}/dev/r2`,
+    TRANSCODER_URL: `http://127.0.0.1:${ports.transcoder}`,
+  }),
+  WRANGLER_ENV,
+);
 run(
   "gate",
   wranglerBin(),
@@ -162,6 +183,7 @@ run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transco
   ...process.env,
   TRANSCODER_PORT: String(ports.transcoder),
   TRANSCODER_HOST: "127.0.0.1",
+  TRANSCODER_SECRET: readDevVar("TRANSCODER_SECRET"),
 });
 
 try {
@@ -179,7 +201,7 @@ try {
       `  API docs:     http://localhost:${ports.api}/docs/   (OpenAPI: /openapi.json)`,
       `  Stream-gate:  http://localhost:${ports.gate}/`,
       `  Transcoder:   http://localhost:${ports.transcoder}/`,
-      `  Demo catalog: ${created > 0 ? `${created} tracks seeded` : "already seeded"}`,
+      `  Demo catalog: ${created > 0 ? `${created} tracks generated, uploaded and transcoded` : "already seeded"}`,
       "  Demo accounts (email / password):",
       ...Object.entries(DEMO_ACCOUNTS).map(
         ([role, a]) => `    ${role.padEnd(8)} ${a.email} / ${a.password}`,

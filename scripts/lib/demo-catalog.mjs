@@ -1,6 +1,11 @@
 // The demo catalog `npm start` seeds through the public API: three accounts (printed with
-// their passwords) and a few artists, albums and tracks. Metadata only for now; the ingest
-// pipeline will make them playable from audio generated at seed time.
+// their passwords) and a few artists and albums whose tracks are generated with ffmpeg's
+// lavfi sources (music-like, tagged, with a cover) and uploaded through the real flow:
+// presigned PUT, complete, queue, transcoder, ready.
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { makeMusic } from "./lavfi-media.mjs";
 
 export const DEMO_ACCOUNTS = {
   admin: { email: "admin@demo.local", password: "demo-admin-password", displayName: "Demo Admin" },
@@ -96,6 +101,39 @@ async function account(api, { email, password, displayName }) {
   });
 }
 
+/** Uploads a file the way a client does: ask for a URL, PUT straight to storage, complete. */
+async function uploadFile(api, token, file, extra) {
+  const bytes = readFileSync(file);
+  const created = await must(api, "POST", "/v1/uploads", {
+    token,
+    body: {
+      filename: path.basename(file),
+      contentType: "audio/mpeg",
+      size: bytes.length,
+      ...extra,
+    },
+  });
+  const put = await fetch(created.putUrl, { method: "PUT", headers: created.headers, body: bytes });
+  if (!put.ok) throw new Error(`PUT of ${file} answered ${put.status}`);
+  await must(api, "POST", `/v1/uploads/${created.uploadId}/complete`, { token }, [202]);
+  return created.uploadId;
+}
+
+/** Waits until every upload is ready; a failure stops the seeding with its reason. */
+async function waitReady(api, token, ids) {
+  const deadline = Date.now() + 300_000;
+  for (const id of ids) {
+    for (;;) {
+      const upload = await must(api, "GET", `/v1/uploads/${id}`, { token });
+      if (upload.state === "ready") break;
+      if (upload.state === "failed")
+        throw new Error(`demo upload failed: ${upload.failure?.reason}`);
+      if (Date.now() > deadline) throw new Error(`demo upload ${id} is still ${upload.state}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
 /** Seeds the demo accounts and catalog; a second run finds them and adds nothing. */
 export async function seedDemo(api) {
   const admin = await account(api, DEMO_ACCOUNTS.admin);
@@ -108,44 +146,62 @@ export async function seedDemo(api) {
     });
   }
   const token = artist.accessToken;
-  let created = 0;
-  for (const demo of DEMO_ARTISTS) {
-    const existing = await must(
-      api,
-      "GET",
-      `/v1/search?type=artist&q=${encodeURIComponent(demo.name)}`,
-    );
-    if (existing.items.some((a) => a.name === demo.name)) continue;
-    const a = await must(api, "POST", "/v1/artists", {
-      token,
-      body: { name: demo.name, bio: demo.bio },
-    });
-    for (const album of demo.albums) {
-      const alb = await must(api, "POST", "/v1/albums", {
+  const work = mkdtempSync(path.join(tmpdir(), "demo-audio-"));
+  const pending = [];
+  let uploaded = 0;
+  try {
+    for (const [artistIndex, demo] of DEMO_ARTISTS.entries()) {
+      const existing = await must(
+        api,
+        "GET",
+        `/v1/search?type=artist&q=${encodeURIComponent(demo.name)}`,
+      );
+      if (existing.items.some((a) => a.name === demo.name)) continue;
+      const a = await must(api, "POST", "/v1/artists", {
         token,
-        body: {
-          artistId: a.id,
-          title: album.title,
-          releaseDate: album.releaseDate,
-          genre: album.genre,
-        },
+        body: { name: demo.name, bio: demo.bio },
       });
-      for (const [i, title] of album.tracks.entries()) {
-        await must(api, "POST", "/v1/tracks", {
+      for (const [albumIndex, album] of demo.albums.entries()) {
+        const alb = await must(api, "POST", "/v1/albums", {
           token,
           body: {
             artistId: a.id,
-            albumId: alb.id,
-            title,
-            trackNumber: i + 1,
-            genre: album.genre,
+            title: album.title,
             releaseDate: album.releaseDate,
-            durationMs: 150_000 + i * 17_000,
+            genre: album.genre,
           },
         });
-        created++;
+        for (const [i, title] of album.tracks.entries()) {
+          const file = path.join(work, `${alb.id}-${i}.mp3`);
+          makeMusic(file, 25 + ((i * 7) % 20), {
+            root: 110 * 2 ** ((artistIndex * 5 + albumIndex * 3 + i * 2) / 12),
+            cover: true,
+            coverColor: ["0x3355aa", "0xaa5533", "0x33aa77"][artistIndex % 3],
+            codec: ["-c:a", "libmp3lame", "-b:a", "192k", "-id3v2_version", "3"],
+            tags: {
+              title,
+              artist: demo.name,
+              album: album.title,
+              track: String(i + 1),
+              date: album.releaseDate.slice(0, 4),
+              genre: album.genre,
+            },
+          });
+          pending.push(
+            await uploadFile(api, token, file, {
+              artistId: a.id,
+              albumId: alb.id,
+              visibility: "public",
+            }),
+          );
+          uploaded++;
+          if (pending.length % 8 === 0) await waitReady(api, token, pending.splice(0));
+        }
       }
     }
+    await waitReady(api, token, pending);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return { created };
+  return { created: uploaded };
 }

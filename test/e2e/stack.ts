@@ -47,6 +47,7 @@ export async function startStack(): Promise<Stack> {
       `JWT_KEYS={"k1":"${randomBytes(32).toString("base64url")}"}`,
       "JWT_ACTIVE_KID=k1",
       "PASSWORD_PBKDF2_ITERATIONS=2000",
+      "UPLOADS_IN_FLIGHT_MAX=25",
       "R2_ACCESS_KEY_ID=e2e-key",
       `R2_SECRET_ACCESS_KEY=${randomBytes(16).toString("hex")}`,
       `R2_S3_ENDPOINT=${api}/dev/r2`,

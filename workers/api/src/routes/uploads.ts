@@ -36,6 +36,7 @@ const CreateUploadBody = z
     artistId: z.string().max(64).optional().openapi({
       description: "An artist you manage; otherwise the file's artist tag names one of yours.",
     }),
+    albumId: z.string().max(64).optional().openapi({ description: "An album of that artist." }),
     visibility: z.enum(VISIBILITIES).optional().openapi({ description: "Default `private`." }),
   })
   .strict()

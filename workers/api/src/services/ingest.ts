@@ -1,5 +1,5 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
-import { artists, assetVersions, tracks, uploads, users } from "@edge-music/core/db/schema";
+import { albums, artists, assetVersions, tracks, uploads, users } from "@edge-music/core/db/schema";
 import { storageKeys } from "@edge-music/core/ingest-contract";
 import { ASSET_FILES, RENDITIONS } from "@edge-music/core/renditions";
 import {
@@ -314,6 +314,15 @@ export class IngestService {
         .from(tracks)
         .where(eq(tracks.isrc, tags.isrc))
         .get());
+    const albumTitle = upload.albumId
+      ? ((
+          await this.db
+            .select({ title: albums.title })
+            .from(albums)
+            .where(eq(albums.id, upload.albumId))
+            .get()
+        )?.title ?? null)
+      : null;
     const genre = tags.genre ? this.genres.upsert(tags.genre) : null;
     if (genre) queries.push(genre.query);
     const now = Date.now();
@@ -368,7 +377,7 @@ export class IngestService {
           updatedAt: now,
         })
         .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil))),
-      ...indexQueries(this.db, trackDoc(track, artist.name, null)),
+      ...indexQueries(this.db, trackDoc(track, artist.name, albumTitle)),
     );
     await runBatch(this.db, queries);
   }

@@ -1,5 +1,11 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { artists, uploads, type UploadState, type Visibility } from "@edge-music/core/db/schema";
+import {
+  albums,
+  artists,
+  uploads,
+  type UploadState,
+  type Visibility,
+} from "@edge-music/core/db/schema";
 import { storageKeys, UPLOAD_CONTENT_TYPES } from "@edge-music/core/ingest-contract";
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
@@ -16,6 +22,7 @@ export type UploadInput = {
   size: number;
   title?: string | undefined;
   artistId?: string | undefined;
+  albumId?: string | undefined;
   visibility?: Visibility | undefined;
 };
 
@@ -89,6 +96,17 @@ export class UploadService {
       if (!artist) throw notFound("The artist");
       requireArtistManager(viewer, artist);
     }
+    if (input.albumId !== undefined) {
+      const album = await this.db.select().from(albums).where(eq(albums.id, input.albumId)).get();
+      if (!album) throw notFound("The album");
+      if (album.artistId !== input.artistId) {
+        throw new ApiError(
+          422,
+          "ALBUM_ARTIST_MISMATCH",
+          "The album must belong to the upload's artist.",
+        );
+      }
+    }
     const usage = await this.db
       .select({
         inFlight: sql<number>`sum(case when ${inArray(uploads.state, IN_FLIGHT)} then 1 else 0 end)`,
@@ -132,6 +150,7 @@ export class UploadService {
       objectKey,
       title: input.title ?? null,
       artistId: input.artistId ?? null,
+      albumId: input.albumId ?? null,
       visibility: input.visibility ?? "private",
       expiresAt,
     });
