@@ -150,7 +150,10 @@ export async function transcode(
     add(ASSET_FILES.media(rendition.id));
     add(ASSET_FILES.mediaPlaylist(rendition.id));
   }
-  const durationSeconds = Math.max(...outputs.map((o) => o.layout.durationSeconds));
+  // The lossless rendition carries no encoder priming: its length is the audio's length.
+  const durationSeconds =
+    outputs.find((o) => o.rendition.codec === "flac")?.layout.durationSeconds ??
+    Math.max(...outputs.map((o) => o.layout.durationSeconds));
   await writeFile(path.join(outDir, ASSET_FILES.master), masterPlaylist(outputs));
   await writeFile(path.join(outDir, ASSET_FILES.mpd), dashManifest(outputs, durationSeconds));
   const peaks = waveformFromLevels(await readFile(waveformLevelsPath, "utf8"), pcm.sampleRate);
