@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { ROOT, WRANGLER_ENV, waitHealthy, wranglerBin } from "../scripts/lib/setup.mjs";
+import {
+  ROOT,
+  WRANGLER_ENV,
+  waitHealthy,
+  wranglerBin,
+  wranglerDevArgs,
+} from "../scripts/lib/setup.mjs";
 
 /** p-th percentile (0-100) of already-sorted numbers. */
 export function percentile(sorted: number[], p: number): number {
@@ -29,18 +35,7 @@ export async function startWorker(
   const child = spawn(
     wranglerBin(),
     [
-      "dev",
-      "-c",
-      config,
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      persistTo,
-      "--inspector-port",
-      String(port + 1000),
-      "--show-interactive-dev-session=false",
+      ...wranglerDevArgs({ config, port, inspectorPort: port + 1000, persistTo }),
       "--log-level",
       "warn",
     ],

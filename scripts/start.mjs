@@ -16,6 +16,7 @@ import {
   ensureFfmpeg,
   waitHealthy,
   wranglerBin,
+  wranglerDevArgs,
 } from "./lib/setup.mjs";
 
 const ports = {
@@ -145,38 +146,31 @@ writeFileSync(PID_FILE, String(process.pid));
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
-const devArgs = (config, port, inspectorPort, vars = {}) => [
-  "dev",
-  "-c",
-  config,
-  "--port",
-  String(port),
-  "--ip",
-  "127.0.0.1",
-  "--persist-to",
-  STATE_DIR,
-  "--inspector-port",
-  String(inspectorPort),
-  "--show-interactive-dev-session=false",
-  // Cron locally: curl "http://localhost:8787/__scheduled?cron=17+3+*+*+*"
-  "--test-scheduled",
-  ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
-];
 // Presigned URLs point at the api's own dev storage route; the queue consumer calls the
 // transcoder started below.
 run(
   "api",
   wranglerBin(),
-  devArgs("wrangler.toml", ports.api, ports.api + 1442, {
-    R2_S3_ENDPOINT: `http://localhost:${ports.api}/dev/r2`,
-    TRANSCODER_URL: `http://127.0.0.1:${ports.transcoder}`,
+  wranglerDevArgs({
+    port: ports.api,
+    inspectorPort: ports.api + 1442,
+    vars: {
+      R2_S3_ENDPOINT: `http://localhost:${ports.api}/dev/r2`,
+      TRANSCODER_URL: `http://127.0.0.1:${ports.transcoder}`,
+    },
+    // Cron locally: curl "http://localhost:8787/__scheduled?cron=17+3+*+*+*"
+    extra: ["--test-scheduled"],
   }),
   WRANGLER_ENV,
 );
 run(
   "gate",
   wranglerBin(),
-  devArgs("workers/stream-gate/wrangler.toml", ports.gate, ports.gate + 1442),
+  wranglerDevArgs({
+    config: "workers/stream-gate/wrangler.toml",
+    port: ports.gate,
+    inspectorPort: ports.gate + 1442,
+  }),
   WRANGLER_ENV,
 );
 run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transcoder/src/main.ts"], {

@@ -112,3 +112,38 @@ export async function waitHealthy(url, { timeoutMs = 90_000, abandoned = () => f
   }
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
 }
+
+/**
+ * `wrangler dev` as every script here runs it: on loopback, with local state in
+ * `persistTo`, no interactive hotkeys, and extra vars or an env file when given.
+ * @param {{ config?: string, port: number, inspectorPort: number, persistTo?: string,
+ *   vars?: Record<string, string>, envFile?: string, extra?: string[] }} options
+ * @returns {string[]}
+ */
+export function wranglerDevArgs({
+  config = "wrangler.toml",
+  port,
+  inspectorPort,
+  persistTo = STATE_DIR,
+  vars = {},
+  envFile,
+  extra = [],
+}) {
+  return [
+    "dev",
+    "-c",
+    config,
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persistTo,
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
+    ...(envFile ? ["--env-file", envFile] : []),
+    ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+    ...extra,
+  ];
+}

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
@@ -7,7 +7,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startServer } from "../../containers/transcoder/src/server";
-import { ROOT, WRANGLER_ENV, waitHealthy, wranglerBin } from "../../scripts/lib/setup.mjs";
+import {
+  ROOT,
+  WRANGLER_ENV,
+  applyLocalMigrations,
+  waitHealthy,
+  wranglerBin,
+  wranglerDevArgs,
+} from "../../scripts/lib/setup.mjs";
 
 export type Stack = {
   api: string;
@@ -56,31 +63,11 @@ export async function startStack(): Promise<Stack> {
       "",
     ].join("\n"),
   );
-  const migrate = spawnSync(
-    wranglerBin(),
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-    {
-      cwd: ROOT,
-      env: { ...WRANGLER_ENV, CI: "true" },
-      encoding: "utf8",
-    },
-  );
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
+  applyLocalMigrations(persistTo);
   const worker: ChildProcess = spawn(
     wranglerBin(),
     [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      persistTo,
-      "--env-file",
-      envFile,
-      "--inspector-port",
-      String(await freePort()),
-      "--show-interactive-dev-session=false",
+      ...wranglerDevArgs({ port, inspectorPort: await freePort(), persistTo, envFile }),
       "--log-level",
       "warn",
     ],

@@ -31,19 +31,30 @@ export async function presign(
 ): Promise<string> {
   const url = objectUrl(target, request.key);
   url.searchParams.set("X-Amz-Expires", String(request.expiresSeconds));
-  const signer = new AwsV4Signer({
-    method: request.method,
+  const signed = await signer(target, request.method, url, request.headers ?? {}).sign();
+  return signed.url.toString();
+}
+
+/** SigV4 in the query, R2's S3 flavour, every given header signed. */
+function signer(
+  target: S3Target,
+  method: string,
+  url: URL,
+  headers: Record<string, string>,
+  datetime?: string,
+) {
+  return new AwsV4Signer({
+    method,
     url: url.toString(),
-    headers: request.headers ?? {},
+    headers,
     accessKeyId: target.accessKeyId,
     secretAccessKey: target.secretAccessKey,
     service: "s3",
     region: "auto",
     signQuery: true,
     allHeaders: true,
+    ...(datetime ? { datetime } : {}),
   });
-  const signed = await signer.sign();
-  return signed.url.toString();
 }
 
 export type PresignCheck = { ok: true; key: string } | { ok: false; reason: string };
@@ -88,19 +99,8 @@ export async function verifyPresigned(
     if (value === null) return { ok: false, reason: `signed header ${name} missing` };
     headers[name] = value;
   }
-  const signer = new AwsV4Signer({
-    method: request.method,
-    url: unsigned.toString(),
-    headers,
-    accessKeyId: target.accessKeyId,
-    secretAccessKey: target.secretAccessKey,
-    service: "s3",
-    region: "auto",
-    signQuery: true,
-    allHeaders: true,
-    datetime: date,
-  });
-  const expected = (await signer.sign()).url.searchParams.get("X-Amz-Signature") ?? "";
+  const resigned = await signer(target, request.method, unsigned, headers, date).sign();
+  const expected = resigned.url.searchParams.get("X-Amz-Signature") ?? "";
   const encoder = new TextEncoder();
   if (!timingSafeEqual(encoder.encode(expected), encoder.encode(signature))) {
     return { ok: false, reason: "signature mismatch" };
