@@ -2,6 +2,9 @@ import { createApp } from "./app";
 import { consumeIngest } from "./queues/ingest-consumer";
 import { runScheduled } from "./scheduled";
 
+/** Bound only in production (`[env.production]` in wrangler.toml). */
+export { TranscoderContainer } from "./durable-objects/transcoder-container";
+
 const app = createApp();
 
 export default {

@@ -24,7 +24,8 @@ const ConfigSchema = z.object({
     .max(7 * 24 * 3600),
   INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20),
   INGEST_MAX_DURATION_SECONDS: z.coerce.number().int().positive(),
-  TRANSCODER_URL: z.url(),
+  // "container": the TRANSCODER container binding (production); else the server's URL.
+  TRANSCODER_URL: z.union([z.literal("container"), z.url()]),
   TRANSCODER_SECRET: z.string().min(8),
 });
 

@@ -19,6 +19,8 @@ import { artistDoc, indexQueries, trackDoc } from "./search-index";
 export const INGEST_LEASE_MS = 20 * 60 * 1000;
 /** Presigned URLs handed to the transcoder live as long as the lease. */
 const JOB_URL_TTL_SECONDS = INGEST_LEASE_MS / 1000;
+/** Container instances jobs are spread over (max_instances in wrangler.toml). */
+const TRANSCODER_INSTANCES = 4;
 /** Progress is written to D1 at most this often. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -150,14 +152,17 @@ export class IngestService {
       outputs,
       limits: { maxDurationSeconds: this.config.ingest.maxDurationSeconds },
     };
-    const res = await fetch(`${this.config.ingest.transcoderUrl.replace(/\/+$/, "")}/jobs`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${this.config.ingest.transcoderSecret}`,
-        "Content-Type": "application/json",
-      },
-      body: JSON.stringify(job),
-    });
+    const res = await this.callTranscoder(
+      new Request(`${this.transcoderBase()}/jobs`, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${this.config.ingest.transcoderSecret}`,
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify(job),
+      }),
+      upload.id,
+    );
     if (!res.ok || !res.body) {
       return {
         ok: false as const,
@@ -203,6 +208,24 @@ export class IngestService {
         retryable: true,
       },
     };
+  }
+
+  private transcoderBase(): string {
+    const url = this.config.ingest.transcoderUrl;
+    return url === "container" ? "http://transcoder" : url.replace(/\/+$/, "");
+  }
+
+  /**
+   * Production: one of a few container instances, chosen by the upload id so a retried job
+   * returns to the same one. Locally and in tests: the transcoder's URL.
+   */
+  private callTranscoder(request: Request, uploadId: string): Promise<Response> {
+    if (this.config.ingest.transcoderUrl !== "container") return fetch(request);
+    if (!this.env.TRANSCODER)
+      throw new Error('TRANSCODER_URL is "container" but no TRANSCODER binding exists');
+    const shard =
+      [...uploadId].reduce((sum, ch) => sum + ch.charCodeAt(0), 0) % TRANSCODER_INSTANCES;
+    return this.env.TRANSCODER.getByName(`transcoder-${shard}`).fetch(request);
   }
 
   /** Retries what may succeed later; otherwise fails for good, leaving no objects behind. */
