@@ -27,12 +27,15 @@ for (const project of TYPECHECK_PROJECTS) {
 console.log(`typecheck: ${passed} of ${TYPECHECK_PROJECTS.length} projects clean`);
 
 // Both workers must bundle for deployment, offline, exactly as `wrangler deploy` would.
-for (const [name, config] of [
-  ["api", "wrangler.toml"],
-  ["stream-gate", "workers/stream-gate/wrangler.toml"],
+for (const [name, args] of [
+  [
+    "api (production, with the transcoder container)",
+    ["-c", "wrangler.toml", "--env", "production"],
+  ],
+  ["stream-gate", ["-c", "workers/stream-gate/wrangler.toml"]],
 ]) {
-  const outdir = mkdtempSync(path.join(tmpdir(), `dry-run-${name}-`));
-  const run = spawnSync(wranglerBin(), ["deploy", "--dry-run", "-c", config, "--outdir", outdir], {
+  const outdir = mkdtempSync(path.join(tmpdir(), "dry-run-"));
+  const run = spawnSync(wranglerBin(), ["deploy", "--dry-run", ...args, "--outdir", outdir], {
     cwd: ROOT,
     env: WRANGLER_ENV,
     encoding: "utf8",
