@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ASSET_FILES, RENDITIONS } from "@edge-music/core/renditions";
+import { ASSET_OUTPUT_NAMES } from "@edge-music/core/renditions";
 import { TranscodeEventSchema, type TranscodeEvent } from "@edge-music/core/transcode-contract";
 import { makeMusic } from "../test/media.js";
 import { startServer } from "./server.js";
@@ -34,14 +34,6 @@ function storage() {
   });
   return { server, objects };
 }
-
-const OUTPUT_NAMES = [
-  ASSET_FILES.master,
-  ASSET_FILES.mpd,
-  ASSET_FILES.waveform,
-  ASSET_FILES.cover,
-  ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
-];
 
 describe("POST /jobs", () => {
   let transcoder: Server;
@@ -78,7 +70,9 @@ describe("POST /jobs", () => {
         version: 1,
         jobId,
         source: { url: `${storeBase}/${sourceKey}`, sizeBytes: Math.max(1, body.length) },
-        outputs: Object.fromEntries(OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/${jobId}/${n}`])),
+        outputs: Object.fromEntries(
+          ASSET_OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/${jobId}/${n}`]),
+        ),
         limits: { maxDurationSeconds: extra.maxDurationSeconds ?? 7200 },
       }),
     });

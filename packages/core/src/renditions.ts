@@ -33,3 +33,12 @@ export const ASSET_FILES = {
   mediaPlaylist: (rendition: string) => `${rendition}/index.m3u8`,
   media: (rendition: string) => `${rendition}/media.mp4`,
 } as const;
+
+/** Every file a transcode may write into an asset version (cover only when the source has one). */
+export const ASSET_OUTPUT_NAMES: readonly string[] = [
+  ASSET_FILES.master,
+  ASSET_FILES.mpd,
+  ASSET_FILES.waveform,
+  ASSET_FILES.cover,
+  ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
+];

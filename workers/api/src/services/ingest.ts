@@ -1,26 +1,21 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
 import { albums, artists, assetVersions, tracks, uploads, users } from "@edge-music/core/db/schema";
 import { storageKeys } from "@edge-music/core/ingest-contract";
-import { ASSET_FILES, RENDITIONS } from "@edge-music/core/renditions";
-import {
-  TranscodeEventSchema,
-  type TranscodeJobRequest,
-  type TranscodeResult,
-} from "@edge-music/core/transcode-contract";
+import type { TranscodeResult } from "@edge-music/core/transcode-contract";
 import type { Config } from "../lib/config";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db, type Query } from "../lib/db";
 import { log } from "../lib/log";
-import { presign } from "../lib/presign";
 import type { GenreService } from "./genres";
 import { artistDoc, indexQueries, trackDoc } from "./search-index";
+import {
+  TranscoderClient,
+  type TranscodeFailure,
+  type TranscodeOutcome,
+} from "./transcoder-client";
 
 /** How long a consumer owns a job before another may take it over. */
 export const INGEST_LEASE_MS = 20 * 60 * 1000;
-/** Presigned URLs handed to the transcoder live as long as the lease. */
-const JOB_URL_TTL_SECONDS = INGEST_LEASE_MS / 1000;
-/** Container instances jobs are spread over (max_instances in wrangler.toml). */
-const TRANSCODER_INSTANCES = 4;
 /** Progress is written to D1 at most this often. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -31,24 +26,6 @@ export type IngestOutcome =
   | { kind: "failed" };
 
 type UploadRow = typeof uploads.$inferSelect;
-type Failure = { code: string; reason: string; retryable: boolean };
-
-const OUTPUT_CONTENT_TYPES: Record<string, string> = {
-  m3u8: "application/vnd.apple.mpegurl",
-  mpd: "application/dash+xml",
-  mp4: "audio/mp4",
-  json: "application/json",
-  jpg: "image/jpeg",
-};
-
-/** Every file a transcode may write, relative to the asset version's folder. */
-export const OUTPUT_NAMES = [
-  ASSET_FILES.master,
-  ASSET_FILES.mpd,
-  ASSET_FILES.waveform,
-  ASSET_FILES.cover,
-  ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
-];
 
 /** Exponential backoff between attempts: 10 s, 20 s, 40 s, ... capped at 10 minutes. */
 export const backoffSeconds = (attempt: number) =>
@@ -60,12 +37,16 @@ export const backoffSeconds = (attempt: number) =>
  * the lease is a conditional UPDATE, and one asset per upload is a unique index.
  */
 export class IngestService {
+  private readonly transcoder: TranscoderClient;
+
   constructor(
     private readonly db: Db,
     private readonly config: Config,
     private readonly env: Env,
     private readonly genres: GenreService,
-  ) {}
+  ) {
+    this.transcoder = new TranscoderClient(config, env);
+  }
 
   async process(uploadId: string): Promise<IngestOutcome> {
     const now = Date.now();
@@ -98,9 +79,23 @@ export class IngestService {
     const trackId = upload.trackId ?? newId("trk");
     const assetVersionId = newId("av");
     const prefix = storageKeys.assetPrefix(trackId, assetVersionId);
-    let outcome: { ok: true; result: TranscodeResult } | { ok: false; failure: Failure };
+    let outcome: TranscodeOutcome;
+    let lastProgressWrite = 0;
     try {
-      outcome = await this.transcode(upload, leaseUntil, prefix);
+      outcome = await this.transcoder.run(
+        upload,
+        prefix,
+        INGEST_LEASE_MS / 1000,
+        async (stage, percent) => {
+          const now = Date.now();
+          if (now - lastProgressWrite < PROGRESS_INTERVAL_MS && percent < 100) return;
+          lastProgressWrite = now;
+          await this.db
+            .update(uploads)
+            .set({ stage, percent: Math.round(percent), updatedAt: now })
+            .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil)));
+        },
+      );
     } catch (error) {
       outcome = {
         ok: false,
@@ -124,116 +119,12 @@ export class IngestService {
     }
   }
 
-  /** Calls the transcoder and follows its NDJSON progress until the result line. */
-  private async transcode(upload: UploadRow, leaseUntil: number, prefix: string) {
-    const storage = this.config.storage;
-    const outputs: Record<string, string> = {};
-    for (const name of OUTPUT_NAMES) {
-      const contentType =
-        OUTPUT_CONTENT_TYPES[name.split(".").pop() ?? ""] ?? "application/octet-stream";
-      outputs[name] = await presign(storage, {
-        method: "PUT",
-        key: `${prefix}${name}`,
-        headers: { "content-type": contentType },
-        expiresSeconds: JOB_URL_TTL_SECONDS,
-      });
-    }
-    const job: TranscodeJobRequest = {
-      version: 1,
-      jobId: upload.id,
-      source: {
-        url: await presign(storage, {
-          method: "GET",
-          key: upload.objectKey ?? "",
-          expiresSeconds: JOB_URL_TTL_SECONDS,
-        }),
-        sizeBytes: upload.sizeBytes,
-      },
-      outputs,
-      limits: { maxDurationSeconds: this.config.ingest.maxDurationSeconds },
-    };
-    const res = await this.callTranscoder(
-      new Request(`${this.transcoderBase()}/jobs`, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${this.config.ingest.transcoderSecret}`,
-          "Content-Type": "application/json",
-        },
-        body: JSON.stringify(job),
-      }),
-      upload.id,
-    );
-    if (!res.ok || !res.body) {
-      return {
-        ok: false as const,
-        failure: {
-          code: "TRANSCODER_UNAVAILABLE",
-          reason: `The transcoder answered ${res.status}.`,
-          retryable: true,
-        },
-      };
-    }
-    let lastWrite = 0;
-    let buffered = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!line) continue;
-        const event = TranscodeEventSchema.parse(JSON.parse(line));
-        if (event.type === "done") return { ok: true as const, result: event.result };
-        if (event.type === "failed") {
-          return {
-            ok: false as const,
-            failure: { code: event.code, reason: event.reason, retryable: event.retryable },
-          };
-        }
-        if (Date.now() - lastWrite >= PROGRESS_INTERVAL_MS || event.percent === 100) {
-          lastWrite = Date.now();
-          await this.db
-            .update(uploads)
-            .set({ stage: event.stage, percent: Math.round(event.percent), updatedAt: lastWrite })
-            .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil)));
-        }
-      }
-    }
-    return {
-      ok: false as const,
-      failure: {
-        code: "TRANSCODER_UNAVAILABLE",
-        reason: "The transcoder stopped before answering.",
-        retryable: true,
-      },
-    };
-  }
-
-  private transcoderBase(): string {
-    const url = this.config.ingest.transcoderUrl;
-    return url === "container" ? "http://transcoder" : url.replace(/\/+$/, "");
-  }
-
-  /**
-   * Production: one of a few container instances, chosen by the upload id so a retried job
-   * returns to the same one. Locally and in tests: the transcoder's URL.
-   */
-  private callTranscoder(request: Request, uploadId: string): Promise<Response> {
-    if (this.config.ingest.transcoderUrl !== "container") return fetch(request);
-    if (!this.env.TRANSCODER)
-      throw new Error('TRANSCODER_URL is "container" but no TRANSCODER binding exists');
-    const shard =
-      [...uploadId].reduce((sum, ch) => sum + ch.charCodeAt(0), 0) % TRANSCODER_INSTANCES;
-    return this.env.TRANSCODER.getByName(`transcoder-${shard}`).fetch(request);
-  }
-
   /** Retries what may succeed later; otherwise fails for good, leaving no objects behind. */
   private async fail(
     upload: UploadRow,
     leaseUntil: number,
     prefix: string,
-    failure: Failure,
+    failure: TranscodeFailure,
   ): Promise<IngestOutcome> {
     await this.deletePrefix(prefix);
     const retry = failure.retryable && upload.attempts < this.config.ingest.maxAttempts;
