@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
-import { build } from "esbuild";
+import { bundleForNode } from "../../containers/transcoder/build.mjs";
 import { ROOT } from "../../scripts/lib/setup.mjs";
 import { makeMusic } from "../../containers/transcoder/test/media";
 import { completeToReadySeconds } from "./through-stack";
@@ -51,18 +51,11 @@ function treeMemory(rootPid: number): number {
  * Bundles a bench script to plain JavaScript, so the measured process is `node` running
  * what the container runs, not a TypeScript loader.
  */
-async function bundle(script: string, outDir: string): Promise<string> {
-  const outfile = path.join(outDir, `${path.basename(script, ".ts")}.mjs`);
-  await build({
-    entryPoints: [path.join(ROOT, script)],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile,
-    logLevel: "warning",
-  });
-  return outfile;
+function bundle(script: string, outDir: string): Promise<string> {
+  return bundleForNode(
+    path.join(ROOT, script),
+    path.join(outDir, `${path.basename(script, ".ts")}.mjs`),
+  );
 }
 
 /** Runs a bundled bench script in its own process; returns its JSON line and peak memory. */

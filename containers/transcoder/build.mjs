@@ -6,10 +6,10 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Writes the bundle to `outfile` (default: containers/transcoder/dist/main.mjs). */
-export async function buildTranscoder(outfile = path.join(here, "dist/main.mjs")) {
+/** Bundles a TypeScript entry point into one ESM file that plain Node 20 runs. */
+export async function bundleForNode(entry, outfile) {
   await build({
-    entryPoints: [path.join(here, "src/main.ts")],
+    entryPoints: [entry],
     bundle: true,
     platform: "node",
     format: "esm",
@@ -18,6 +18,11 @@ export async function buildTranscoder(outfile = path.join(here, "dist/main.mjs")
     logLevel: "warning",
   });
   return outfile;
+}
+
+/** Writes the transcoder bundle to `outfile` (default: containers/transcoder/dist/main.mjs). */
+export function buildTranscoder(outfile = path.join(here, "dist/main.mjs")) {
+  return bundleForNode(path.join(here, "src/main.ts"), outfile);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildTranscoder();

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-// @ts-expect-error: a plain build script without type declarations
 import { buildTranscoder } from "../build.mjs";
 
 describe("the container entry point", () => {
