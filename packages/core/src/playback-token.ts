@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+/**
+ * Playback tokens: minted by the api, checked by the stream-gate with no database. They
+ * travel in URL paths (`/p/<token>/...`), so the format is URL-safe:
+ * `v1.<kid>.<base64url JSON claims>.<base64url HMAC-SHA256>`; the key id lets keys rotate
+ * without breaking playback already under way.
+ */
+export const PlaybackClaimsSchema = z.object({
+  /** User the grant is for. */
+  sub: z.string().min(1),
+  /** Track and immutable asset version the token opens (`tracks/<trk>/<av>/`). */
+  trk: z.string().min(1),
+  av: z.string().min(1),
+  /** Highest rendition rank allowed (see RENDITIONS). */
+  max: z.number().int().min(1),
+  /** Expiry, seconds since the epoch. */
+  exp: z.number().int(),
+  /** Optional client IP binding. */
+  ip: z.string().optional(),
+});
+export type PlaybackClaims = z.infer<typeof PlaybackClaimsSchema>;
+
+export type TokenRefusal =
+  "malformed" | "unknown_kid" | "bad_signature" | "expired" | "ip_mismatch";
+
+const VERSION = "v1";
+const encoder = new TextEncoder();
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  const normal = text.replaceAll("-", "+").replaceAll("_", "/");
+  try {
+    const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
+    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+/** HMAC keys are imported once per isolate and secret (an import costs ~24 us). */
+const keyCache = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+/** Signs claims with the key `kid` of `keys`. */
+export async function signPlaybackToken(
+  claims: PlaybackClaims,
+  kid: string,
+  keys: Readonly<Record<string, string>>,
+): Promise<string> {
+  const secret = keys[kid];
+  if (!secret || !/^[A-Za-z0-9_-]+$/.test(kid))
+    throw new Error(`playback key ${kid} is not configured`);
+  const body = `${VERSION}.${kid}.${toBase64Url(encoder.encode(JSON.stringify(PlaybackClaimsSchema.parse(claims))))}`;
+  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(body));
+  return `${body}.${toBase64Url(new Uint8Array(signature))}`;
+}
+
+/**
+ * Verifies a token: known key id, signature (WebCrypto's HMAC verify compares in constant
+ * time), claims shape, expiry and, when the token names one, the client IP.
+ */
+export async function verifyPlaybackToken(
+  token: string,
+  keys: Readonly<Record<string, string>>,
+  options: { nowSeconds?: number; clientIp?: string } = {},
+): Promise<{ ok: true; claims: PlaybackClaims } | { ok: false; refusal: TokenRefusal }> {
+  const parts = token.split(".");
+  if (parts.length !== 4 || parts[0] !== VERSION) return { ok: false, refusal: "malformed" };
+  const [, kid = "", payload = "", signatureText = ""] = parts;
+  const secret = keys[kid];
+  if (!secret) return { ok: false, refusal: "unknown_kid" };
+  const signature = fromBase64Url(signatureText);
+  const payloadBytes = fromBase64Url(payload);
+  if (!signature || !payloadBytes) return { ok: false, refusal: "malformed" };
+  const valid = await crypto.subtle.verify(
+    "HMAC",
+    await hmacKey(secret),
+    signature,
+    encoder.encode(`${VERSION}.${kid}.${payload}`),
+  );
+  if (!valid) return { ok: false, refusal: "bad_signature" };
+  let claims: PlaybackClaims;
+  try {
+    claims = PlaybackClaimsSchema.parse(JSON.parse(new TextDecoder().decode(payloadBytes)));
+  } catch {
+    return { ok: false, refusal: "malformed" };
+  }
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  if (claims.exp <= now) return { ok: false, refusal: "expired" };
+  if (claims.ip !== undefined && claims.ip !== options.clientIp)
+    return { ok: false, refusal: "ip_mismatch" };
+  return { ok: true, claims };
+}
