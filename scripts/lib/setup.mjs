@@ -55,7 +55,18 @@ export function ensureFfmpeg({ required }) {
  */
 export function ensureDevVars() {
   const file = path.join(ROOT, ".dev.vars");
-  if (existsSync(file) && readFileSync(file, "utf8").includes("TRANSCODER_SECRET=")) return;
+  const gateFile = path.join(ROOT, "workers/stream-gate/.dev.vars");
+  if (
+    existsSync(file) &&
+    readFileSync(file, "utf8").includes("PLAYBACK_KEYS=") &&
+    existsSync(gateFile)
+  )
+    return;
+  // Playback tokens: minted by the api, checked by the gate, so both get the same keys.
+  const playbackKeys = `PLAYBACK_KEYS=${JSON.stringify({ p1: randomBytes(32).toString("base64url") })}`;
+  writeFileSync(gateFile, ["# Written by npm start. Not committed.", playbackKeys, ""].join("\n"), {
+    mode: 0o600,
+  });
   const keys = JSON.stringify({ k1: randomBytes(32).toString("base64url") });
   writeFileSync(
     file,
@@ -69,6 +80,7 @@ export function ensureDevVars() {
       `R2_ACCESS_KEY_ID=dev-${randomBytes(8).toString("hex")}`,
       `R2_SECRET_ACCESS_KEY=${randomBytes(24).toString("base64url")}`,
       `TRANSCODER_SECRET=${randomBytes(24).toString("base64url")}`,
+      playbackKeys,
       "",
     ].join("\n"),
     { mode: 0o600 },

@@ -7,10 +7,13 @@ describe("stream-gate", () => {
     expect(await res.json()).toEqual({ ok: true, service: "stream-gate" });
   });
 
-  it("refuses anything else with a bare, uncached 404", async () => {
-    const res = await SELF.fetch("https://gate.test/p/anything/master.m3u8");
+  it("refuses other paths with a bare, uncached 404, and a bad token with 403", async () => {
+    const res = await SELF.fetch("https://gate.test/anything/master.m3u8");
     expect(res.status).toBe(404);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     expect(await res.text()).toBe("");
+    const forged = await SELF.fetch("https://gate.test/p/v1.k1.e30.AAAA/master.m3u8");
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toBe("");
   });
 });

@@ -1,16 +1,170 @@
+import { verifyPlaybackToken } from "@edge-music/core/playback-token";
+import { CONTENT_TYPES, filterManifest, filterMasterPlaylist, parseAssetPath } from "./asset-path";
+import { parseRange } from "./range";
+
 /**
- * The stream-gate: the hot path between players and R2. The playback issue adds token
- * verification and byte-range serving; until then it answers health checks and refuses
- * everything else with a bare status, as it always will for what it will not serve.
+ * The stream-gate: the hot path between players and R2. A playback token in the path
+ * (`/p/<token>/<file>`) names the asset version and the highest rendition allowed; the gate
+ * never queries D1. Refusals are bare status codes, never cached.
  */
 const NO_STORE = { "Cache-Control": "no-store" };
+const CORS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges, ETag",
+};
+/** Immutable asset versions: media for a year; playlists are rewritten per token, briefly. */
+const IMMUTABLE = "public, max-age=31536000, immutable";
+const PLAYLIST_CACHE = "private, max-age=60";
+
+const refuse = (status: number) =>
+  new Response(null, { status, headers: { ...NO_STORE, ...CORS } });
+
+/** Playback keys by key id, parsed once per isolate; null when not configured. */
+let keyRing: { json: string; keys: Record<string, string> } | undefined;
+function playbackKeys(env: Env): Record<string, string> | null {
+  if (keyRing?.json !== env.PLAYBACK_KEYS) {
+    try {
+      keyRing = {
+        json: env.PLAYBACK_KEYS,
+        keys: JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>,
+      };
+    } catch {
+      return null;
+    }
+  }
+  return keyRing.keys;
+}
+
+/** The cache key of an object: shared by every listener, so it never holds the token. */
+const cacheKey = (key: string) => `https://stream-gate.internal/${key}`;
+
+async function serveObject(
+  request: Request,
+  key: string,
+  contentType: string,
+  ctx: ExecutionContext,
+  env: Env,
+) {
+  const cache = caches.default;
+  const range = request.headers.get("Range");
+  // The cache answers single ranges itself; multi-range and If-Range requests go to R2,
+  // where the rules below apply (whole object for several ranges, If-Range by ETag).
+  const cacheable =
+    request.method === "GET" && !request.headers.has("If-Range") && !range?.includes(",");
+  if (cacheable) {
+    const hit = await cache.match(
+      new Request(cacheKey(key), { headers: range ? { Range: range } : {} }),
+    );
+    if (hit) return withCors(hit);
+  }
+  const head = await env.MEDIA.head(key);
+  if (!head) return refuse(404);
+  const headers = new Headers({
+    "Content-Type": contentType,
+    "Accept-Ranges": "bytes",
+    ETag: head.httpEtag,
+    "Last-Modified": head.uploaded.toUTCString(),
+    "Cache-Control": IMMUTABLE,
+    ...CORS,
+  });
+  const ifRange = request.headers.get("If-Range");
+  const wanted =
+    ifRange && ifRange !== head.httpEtag ? { kind: "full" as const } : parseRange(range, head.size);
+  if (wanted.kind === "unsatisfiable") {
+    return new Response(null, {
+      status: 416,
+      headers: { ...NO_STORE, ...CORS, "Content-Range": `bytes */${head.size}` },
+    });
+  }
+  if (request.method === "HEAD") {
+    headers.set("Content-Length", String(head.size));
+    return new Response(null, { status: 200, headers });
+  }
+  if (wanted.kind === "partial") {
+    const part = await env.MEDIA.get(key, {
+      range: { offset: wanted.offset, length: wanted.length },
+    });
+    if (!part) return refuse(404);
+    headers.set(
+      "Content-Range",
+      `bytes ${wanted.offset}-${wanted.offset + wanted.length - 1}/${head.size}`,
+    );
+    headers.set("Content-Length", String(wanted.length));
+    // Fill the cache with the whole object for the next listener, off the request path.
+    ctx.waitUntil(fillCache(env, key, headers));
+    return new Response(part.body, { status: 206, headers });
+  }
+  const object = await env.MEDIA.get(key);
+  if (!object) return refuse(404);
+  headers.set("Content-Length", String(object.size));
+  const response = new Response(object.body, { status: 200, headers });
+  ctx.waitUntil(cache.put(cacheKey(key), response.clone()));
+  return response;
+}
+
+async function fillCache(env: Env, key: string, template: Headers): Promise<void> {
+  const object = await env.MEDIA.get(key);
+  if (!object) return;
+  const headers = new Headers(template);
+  headers.delete("Content-Range");
+  headers.set("Content-Length", String(object.size));
+  await caches.default.put(cacheKey(key), new Response(object.body, { status: 200, headers }));
+}
+
+function withCors(response: Response): Response {
+  const copy = new Response(response.body, response);
+  for (const [name, value] of Object.entries(CORS)) copy.headers.set(name, value);
+  return copy;
+}
 
 export default {
-  async fetch(request) {
+  async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (request.method === "GET" && url.pathname === "/healthz") {
       return Response.json({ ok: true, service: "stream-gate" }, { headers: NO_STORE });
     }
-    return new Response(null, { status: 404, headers: NO_STORE });
+    if (request.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...CORS,
+          "Access-Control-Allow-Methods": "GET, HEAD",
+          "Access-Control-Allow-Headers": "Range, If-Range",
+          "Access-Control-Max-Age": "86400",
+        },
+      });
+    }
+    const match = /^\/p\/([A-Za-z0-9_.-]+)\/(.+)$/.exec(url.pathname);
+    if (!match) return refuse(404);
+    if (request.method !== "GET" && request.method !== "HEAD") return refuse(405);
+    const [, token = "", rawPath = ""] = match;
+    const keys = playbackKeys(env);
+    if (!keys) {
+      console.error(JSON.stringify({ level: "error", message: "PLAYBACK_KEYS is not configured" }));
+      return refuse(503);
+    }
+    const verified = await verifyPlaybackToken(token, keys, {
+      clientIp: request.headers.get("CF-Connecting-IP") ?? "",
+    });
+    if (!verified.ok) return refuse(verified.refusal === "expired" ? 410 : 403);
+    const file = parseAssetPath(rawPath);
+    if (!file) return refuse(rawPath.includes("..") || rawPath.includes("%") ? 403 : 404);
+    const { claims } = verified;
+    if (file.renditionRank !== null && file.renditionRank > claims.max) return refuse(403);
+    const key = `tracks/${claims.trk}/${claims.av}/${file.name}`;
+    const contentType = CONTENT_TYPES[file.kind];
+    if (file.name === "master.m3u8" || file.name === "manifest.mpd") {
+      const object = await env.MEDIA.get(key);
+      if (!object) return refuse(404);
+      const text = await object.text();
+      const body =
+        file.name === "master.m3u8"
+          ? filterMasterPlaylist(text, claims.max)
+          : filterManifest(text, claims.max);
+      return new Response(request.method === "HEAD" ? null : body, {
+        headers: { "Content-Type": contentType, "Cache-Control": PLAYLIST_CACHE, ...CORS },
+      });
+    }
+    return serveObject(request, key, contentType, ctx, env);
   },
 } satisfies ExportedHandler<Env>;

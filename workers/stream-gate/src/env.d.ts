@@ -1,0 +1,6 @@
+declare namespace Cloudflare {
+  interface Env {
+    /** JSON object of playback token HMAC keys by key id (a secret shared with the api). */
+    PLAYBACK_KEYS: string;
+  }
+}
