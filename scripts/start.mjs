@@ -157,6 +157,7 @@ run(
     vars: {
       R2_S3_ENDPOINT: `http://localhost:${ports.api}/dev/r2`,
       TRANSCODER_URL: `http://127.0.0.1:${ports.transcoder}`,
+      GATE_ORIGIN: `http://localhost:${ports.gate}`,
     },
     // Cron locally: curl "http://localhost:8787/__scheduled?cron=17+3+*+*+*"
     extra: ["--test-scheduled"],

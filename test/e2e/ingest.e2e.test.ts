@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -103,6 +104,48 @@ describe("ingest, end to end", () => {
     expect(Math.abs(Number(track["durationMs"]) - 15_000)).toBeLessThanOrEqual(100);
   });
 
+  it("plays through the stream-gate: ffmpeg reads the HLS to the right length, byte ranges rebuild the file", async () => {
+    const file = path.join(dir, "playable.flac");
+    makeMusic(file, 14);
+    const uploaded = await upload(file, "audio/flac", { title: "Through the gate" });
+    expect(uploaded.state).toBe("ready");
+    const grant = await api<{ hls: string; token: string; renditions: { id: string }[] }>(
+      "POST",
+      `/v1/tracks/${uploaded.trackId}/playback`,
+      {},
+      200,
+    );
+    expect(grant.renditions.map((r) => r.id)).toEqual(["aac_64", "aac_128"]);
+    const master = await (await fetch(grant.hls)).text();
+    expect(master).not.toContain("aac_256");
+    const played = spawnSync(
+      "ffmpeg",
+      ["-nostdin", "-hide_banner", "-i", grant.hls, "-map", "0:a:0", "-f", "null", "-"],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(played.status, played.stderr.slice(-2000)).toBe(0);
+    const time = /time=(\d+):(\d+):([\d.]+)/g;
+    const last = [...played.stderr.matchAll(time)].at(-1);
+    const seconds = Number(last?.[1]) * 3600 + Number(last?.[2]) * 60 + Number(last?.[3]);
+    expect(Math.abs(seconds - 14)).toBeLessThanOrEqual(0.1);
+    const base = grant.hls.replace(/master\.m3u8$/, "");
+    const playlist = await (await fetch(`${base}aac_128/index.m3u8`)).text();
+    const ranges = [...playlist.matchAll(/BYTERANGE[:=]"?(\d+)@(\d+)/g)].map(
+      (m) => [Number(m[1]), Number(m[2])] as const,
+    );
+    const parts: Uint8Array[] = [];
+    for (const [length, offset] of ranges) {
+      const res = await fetch(`${base}aac_128/media.mp4`, {
+        headers: { Range: `bytes=${offset}-${offset + length - 1}` },
+      });
+      expect(res.status).toBe(206);
+      parts.push(new Uint8Array(await res.arrayBuffer()));
+    }
+    const whole = new Uint8Array(await (await fetch(`${base}aac_128/media.mp4`)).arrayBuffer());
+    expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
+    expect((await fetch(`${base}aac_256/media.mp4`)).status).toBe(403);
+  });
+
   it("ingests a -23 LUFS reference tone (its measured loudness is checked below)", async () => {
     const file = path.join(dir, "tone.flac");
     makeReferenceTone(file, 10);
@@ -157,7 +200,7 @@ describe("ingest, end to end", () => {
           files: string;
         }>()
       ).results;
-      expect(assets.length).toBe(24);
+      expect(assets.length).toBe(25);
       const tone = assets.find((a) => a.title === "Reference tone");
       expect(Math.abs((tone?.integrated_lufs ?? 0) + 23)).toBeLessThanOrEqual(0.5);
       expect(tone?.gain_db).toBeCloseTo(-14 - (tone?.integrated_lufs ?? 0), 1);

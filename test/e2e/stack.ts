@@ -18,6 +18,7 @@ import {
 
 export type Stack = {
   api: string;
+  gate: string;
   persistTo: string;
   /** Stops the api worker only, so its storage can be opened directly. */
   stopApi: () => Promise<void>;
@@ -45,6 +46,11 @@ export async function startStack(): Promise<Stack> {
   const transcoderUrl = `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}`;
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
+  const gatePort = await freePort();
+  const gate = `http://127.0.0.1:${gatePort}`;
+  const playbackKeys = `PLAYBACK_KEYS={"p1":"${randomBytes(32).toString("base64url")}"}`;
+  const gateEnvFile = path.join(persistTo, "gate.env");
+  writeFileSync(gateEnvFile, `${playbackKeys}\n`);
   const envFile = path.join(persistTo, "test.env");
   writeFileSync(
     envFile,
@@ -60,6 +66,8 @@ export async function startStack(): Promise<Stack> {
       `R2_S3_ENDPOINT=${api}/dev/r2`,
       `TRANSCODER_URL=${transcoderUrl}`,
       `TRANSCODER_SECRET=${secret}`,
+      `GATE_ORIGIN=${gate}`,
+      playbackKeys,
       "",
     ].join("\n"),
   );
@@ -73,7 +81,29 @@ export async function startStack(): Promise<Stack> {
     ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
-  await waitHealthy(`${api}/healthz`);
+  const gateWorker: ChildProcess = spawn(
+    wranglerBin(),
+    [
+      ...wranglerDevArgs({
+        config: "workers/stream-gate/wrangler.toml",
+        port: gatePort,
+        inspectorPort: await freePort(),
+        persistTo,
+        envFile: gateEnvFile,
+      }),
+      "--log-level",
+      "warn",
+    ],
+    { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  await Promise.all([waitHealthy(`${api}/healthz`), waitHealthy(`${gate}/healthz`)]);
+  const stopGate = () => {
+    try {
+      if (gateWorker.pid) process.kill(-gateWorker.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
   const stopApi = async () => {
     if (worker.exitCode !== null || worker.signalCode !== null) return;
     const exited = new Promise((r) => worker.once("exit", r));
@@ -86,9 +116,11 @@ export async function startStack(): Promise<Stack> {
   };
   return {
     api,
+    gate,
     persistTo,
     stopApi,
     stop: async () => {
+      stopGate();
       await stopApi();
       await new Promise((r) => transcoder.close(r));
       rmSync(persistTo, { recursive: true, force: true });

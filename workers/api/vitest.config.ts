@@ -34,6 +34,9 @@ export default defineConfig(async () => ({
           // Nothing listens here: consumer tests see the transcoder as unreachable.
           TRANSCODER_URL: "http://127.0.0.1:9",
           INGEST_MAX_ATTEMPTS: "2",
+          GATE_ORIGIN: "https://gate.test",
+          PLAYBACK_KEYS: JSON.stringify({ p1: "api-test-playback-key-0123456789" }),
+          PLAYBACK_ACTIVE_KID: "p1",
         },
       },
     }),

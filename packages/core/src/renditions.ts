@@ -42,3 +42,7 @@ export const ASSET_OUTPUT_NAMES: readonly string[] = [
   ASSET_FILES.cover,
   ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
 ];
+
+/** Plans and the highest rendition rank each may play: free up to AAC 128k, premium all. */
+export const PLAN_MAX_RENDITION_RANK: Readonly<Record<string, number>> = { free: 2, premium: 4 };
+export const PLANS = ["free", "premium"] as const;

@@ -12,6 +12,7 @@ import { genreRoutes } from "./routes/genres";
 import { meRoutes } from "./routes/me";
 import { searchRoutes } from "./routes/search";
 import { trackRoutes } from "./routes/tracks";
+import { playbackRoutes } from "./routes/playback";
 import { userRoutes } from "./routes/users";
 import { uploadRoutes } from "./routes/uploads";
 import { devStorageRoutes } from "./routes/dev-storage";
@@ -40,6 +41,7 @@ export function createApp() {
   app.route("/v1/artists", artistRoutes);
   app.route("/v1/albums", albumRoutes);
   app.route("/v1/tracks", trackRoutes);
+  app.route("/v1/tracks", playbackRoutes);
   app.route("/v1/genres", genreRoutes);
   app.route("/v1/search", searchRoutes);
   app.route("/v1/uploads", uploadRoutes);

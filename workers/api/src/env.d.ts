@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     /** R2 API token for presigned URLs (locally: any pair, checked by the dev route). */
     R2_ACCESS_KEY_ID: string;
     R2_SECRET_ACCESS_KEY: string;
+    /** Playback token keys by key id (JSON); the stream-gate holds the same. */
+    PLAYBACK_KEYS: string;
     /** Shared secret the transcoder requires. */
     TRANSCODER_SECRET: string;
   }

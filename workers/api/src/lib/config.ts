@@ -27,6 +27,9 @@ const ConfigSchema = z.object({
   // "container": the TRANSCODER container binding (production); else the server's URL.
   TRANSCODER_URL: z.union([z.literal("container"), z.url()]),
   TRANSCODER_SECRET: z.string().min(8),
+  GATE_ORIGIN: z.url(),
+  PLAYBACK_KEYS: z.string().min(2),
+  PLAYBACK_ACTIVE_KID: z.string().min(1),
 });
 
 export type Config = {
@@ -45,6 +48,7 @@ export type Config = {
     transcoderUrl: string;
     transcoderSecret: string;
   };
+  playback: { gateOrigin: string; keys: Record<string, string>; activeKid: string };
 };
 
 const cache = new WeakMap<Env, Config>();
@@ -83,6 +87,11 @@ export function readConfig(env: Env): Config {
       maxDurationSeconds: raw.INGEST_MAX_DURATION_SECONDS,
       transcoderUrl: raw.TRANSCODER_URL,
       transcoderSecret: raw.TRANSCODER_SECRET,
+    },
+    playback: {
+      gateOrigin: raw.GATE_ORIGIN.replace(/\/+$/, ""),
+      keys: z.record(z.string(), z.string().min(16)).parse(JSON.parse(raw.PLAYBACK_KEYS)),
+      activeKid: raw.PLAYBACK_ACTIVE_KID,
     },
   };
   cache.set(env, config);

@@ -5,6 +5,7 @@ import { ArtistService } from "./artists";
 import { AuthService } from "./auth";
 import { GenreService } from "./genres";
 import { IngestService } from "./ingest";
+import { PlaybackService } from "./playback";
 import { SearchService } from "./search";
 import { TrackService } from "./tracks";
 import { UploadService } from "./uploads";
@@ -24,5 +25,6 @@ export function buildServices(env: Env, config: Config) {
     search: new SearchService(db),
     uploads: new UploadService(db, config, env),
     ingest: new IngestService(db, config, env, genres),
+    playback: new PlaybackService(db, config),
   };
 }

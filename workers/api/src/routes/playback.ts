@@ -1,0 +1,74 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../lib/router";
+import { requireViewer } from "../middleware/auth";
+import { BEARER, IdParamSchema, json, jsonBody, problems } from "./schemas";
+
+const GrantSchema = z
+  .object({
+    token: z.string(),
+    expiresAt: z.string(),
+    format: z.enum(["hls", "dash", "progressive"]),
+    hls: z.string(),
+    dash: z.string(),
+    progressive: z.string().nullable(),
+    renditions: z.array(
+      z.object({
+        id: z.string(),
+        bandwidth: z.number(),
+        averageBandwidth: z.number(),
+        codecs: z.string(),
+      }),
+    ),
+    loudness: z.object({
+      integratedLufs: z.number(),
+      gainDb: z.number().openapi({ description: "Gain to apply for -14 LUFS." }),
+    }),
+    waveform: z.string(),
+    durationMs: z.number().int(),
+  })
+  .openapi("PlaybackGrant");
+
+const grant = createRoute({
+  method: "post",
+  path: "/{id}/playback",
+  tags: ["playback"],
+  summary: "Get a playback token and the stream-gate URLs for a track",
+  security: BEARER,
+  request: {
+    params: IdParamSchema,
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z.object({ format: z.enum(["hls", "dash", "progressive"]).optional() }),
+        },
+      },
+    },
+  },
+  responses: { 200: json(GrantSchema, "Granted"), ...problems(400, 401, 404, 409) },
+});
+
+export const playbackRoutes = createRouter().openapi(grant, async (c) => {
+  const viewer = requireViewer(c.get("viewer"));
+  const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
+  const result = await c
+    .get("services")
+    .playback.grant(viewer, c.req.valid("param").id, body?.format ?? "hls");
+  return c.json(result, 200);
+});
+
+export const setPlanRoute = createRoute({
+  method: "put",
+  path: "/{id}/plan",
+  tags: ["admin"],
+  summary: "Admin: set an account's plan (free, premium)",
+  security: BEARER,
+  request: {
+    params: IdParamSchema,
+    body: jsonBody(z.object({ plan: z.enum(["free", "premium"]) }).openapi("SetPlanRequest")),
+  },
+  responses: {
+    200: json(z.object({ id: z.string(), plan: z.string() }).passthrough(), "Updated account"),
+    ...problems(400, 401, 403, 404),
+  },
+});

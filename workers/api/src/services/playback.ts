@@ -1,0 +1,78 @@
+import { and, eq } from "drizzle-orm";
+import { assetVersions, tracks, users } from "@edge-music/core/db/schema";
+import { signPlaybackToken } from "@edge-music/core/playback-token";
+import { ASSET_FILES, PLAN_MAX_RENDITION_RANK, RENDITIONS } from "@edge-music/core/renditions";
+import type { Viewer } from "../app-env";
+import type { Config } from "../lib/config";
+import type { Db } from "../lib/db";
+import { ApiError, notFound } from "../lib/problem";
+import { toPublicUser, type PublicUser } from "./auth";
+import { trackReadable } from "./visibility";
+
+/** A token outlives the track by this much, so pauses and seeks do not cut playback. */
+export const PLAYBACK_TOKEN_SLACK_SECONDS = 2 * 3600;
+
+type RenditionInfo = { id: string; bandwidth: number; averageBandwidth: number; codecs: string };
+
+/** Playback grants: who may play what, as a signed token for the stream-gate. */
+export class PlaybackService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+  ) {}
+
+  async grant(viewer: Viewer, trackId: string, format: "hls" | "dash" | "progressive") {
+    const row = await this.db
+      .select({ track: tracks, asset: assetVersions })
+      .from(tracks)
+      .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
+      .where(and(eq(tracks.id, trackId), trackReadable(viewer)))
+      .get();
+    if (!row) throw notFound("The track");
+    if (row.track.status !== "ready" || !row.asset) {
+      throw new ApiError(
+        409,
+        "TRACK_NOT_READY",
+        "This track is not playable yet: its audio is still being processed or was never uploaded.",
+      );
+    }
+    const maxRank = PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2;
+    const allowed = (row.asset.renditions as RenditionInfo[]).filter(
+      (r) => (RENDITIONS.find((x) => x.id === r.id)?.rank ?? 99) <= maxRank,
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + Math.ceil(row.asset.durationMs / 1000) + PLAYBACK_TOKEN_SLACK_SECONDS;
+    const token = await signPlaybackToken(
+      { sub: viewer.id, trk: row.track.id, av: row.asset.id, max: maxRank, exp },
+      this.config.playback.activeKid,
+      this.config.playback.keys,
+    );
+    const base = `${this.config.playback.gateOrigin}/p/${token}/`;
+    // Progressive download: the best AAC the plan allows, one file with byte ranges.
+    const progressive = [...allowed].reverse().find((r) => r.id.startsWith("aac_"));
+    return {
+      token,
+      expiresAt: new Date(exp * 1000).toISOString(),
+      format,
+      hls: base + ASSET_FILES.master,
+      dash: base + ASSET_FILES.mpd,
+      progressive: progressive ? base + ASSET_FILES.media(progressive.id) : null,
+      renditions: allowed,
+      loudness: { integratedLufs: row.asset.integratedLufs, gainDb: row.asset.gainDb },
+      waveform: base + ASSET_FILES.waveform,
+      durationMs: row.asset.durationMs,
+    };
+  }
+
+  /** Admin: sets an account's plan (until billing sets it). */
+  async setPlan(userId: string, plan: string): Promise<PublicUser> {
+    const updated = await this.db
+      .update(users)
+      .set({ plan, updatedAt: Date.now() })
+      .where(eq(users.id, userId))
+      .returning();
+    const user = updated[0];
+    if (!user) throw notFound("The user");
+    return toPublicUser(user);
+  }
+}
