@@ -13,6 +13,7 @@ import { meRoutes } from "./routes/me";
 import { searchRoutes } from "./routes/search";
 import { trackRoutes } from "./routes/tracks";
 import { playbackRoutes } from "./routes/playback";
+import { rightsHolderRoutes, trackRightsRoutes } from "./routes/rights";
 import { userRoutes } from "./routes/users";
 import { uploadRoutes } from "./routes/uploads";
 import { devStorageRoutes } from "./routes/dev-storage";
@@ -42,6 +43,8 @@ export function createApp() {
   app.route("/v1/albums", albumRoutes);
   app.route("/v1/tracks", trackRoutes);
   app.route("/v1/tracks", playbackRoutes);
+  app.route("/v1/tracks", trackRightsRoutes);
+  app.route("/v1/rights-holders", rightsHolderRoutes);
   app.route("/v1/genres", genreRoutes);
   app.route("/v1/search", searchRoutes);
   app.route("/v1/uploads", uploadRoutes);

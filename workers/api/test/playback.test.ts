@@ -35,11 +35,18 @@ async function makeReady(trackId: string, durationMs = 180_000) {
 }
 
 describe("playback grants", () => {
+  const grantIn = (trackId: string, token: string, country?: string) =>
+    call("POST", `/v1/tracks/${trackId}/playback`, {
+      token,
+      headers: country ? { "X-Dev-Country": country } : {},
+    });
+
   let artist: Account;
   let listener: Account;
   let ready: string;
   let pending: string;
   let hidden: string;
+  let holder: string;
 
   beforeAll(async () => {
     artist = await accountWithRole("artist");
@@ -47,6 +54,17 @@ describe("playback grants", () => {
     const a = await createArtist(artist, "Grant Band");
     ready = (await createTrack(artist, a.id, { title: "Playable" })).id;
     await makeReady(ready);
+    const admin = await adminAccount();
+    holder = (
+      await callJson<{ id: string }>("POST", "/v1/rights-holders", 201, {
+        token: admin.accessToken,
+        body: { name: "Grant Label" },
+      })
+    ).id;
+    await callJson("PUT", `/v1/tracks/${ready}/rights`, 200, {
+      token: artist.accessToken,
+      body: { rights: [{ territory: "WW", type: "stream", holderId: holder, share: 1 }] },
+    });
     pending = (await createTrack(artist, a.id, { title: "Not yet" })).id;
     hidden = (await createTrack(artist, a.id, { title: "Mine only", visibility: "private" })).id;
     await makeReady(hidden);
@@ -122,5 +140,105 @@ describe("playback grants", () => {
       await call("POST", `/v1/tracks/trk_nope/playback`, { token: listener.accessToken }),
       404,
     );
+  });
+
+  it("refuses public tracks without a current stream right in the listener's territory (451)", async () => {
+    const a = await createArtist(artist, "Territorial");
+    const track = (await createTrack(artist, a.id, { title: "Regional" })).id;
+    await makeReady(track);
+    const none = await expectProblem(
+      await grantIn(track, listener.accessToken, "DE"),
+      451,
+      "NOT_AVAILABLE_IN_TERRITORY",
+    );
+    expect(none["territory"]).toBe("DE");
+    const set = (rights: unknown[]) =>
+      callJson("PUT", `/v1/tracks/${track}/rights`, 200, {
+        token: artist.accessToken,
+        body: { rights },
+      });
+    await set([
+      { territory: "DE", type: "stream", holderId: holder, share: 0.6 },
+      { territory: "DE", type: "stream", holderId: holder, share: 0.4 },
+    ]);
+    expect((await grantIn(track, listener.accessToken, "DE")).status).toBe(200);
+    expect((await grantIn(track, listener.accessToken, "de")).status).toBe(200);
+    await expectProblem(await grantIn(track, listener.accessToken, "FR"), 451);
+    await expectProblem(await grantIn(track, listener.accessToken), 451);
+    await set([{ territory: "DE", type: "download", holderId: holder, share: 1 }]);
+    await expectProblem(await grantIn(track, listener.accessToken, "DE"), 451);
+    const past = new Date(Date.now() - 86_400_000).toISOString();
+    await set([{ territory: "WW", type: "stream", holderId: holder, share: 1, expiresAt: past }]);
+    await expectProblem(await grantIn(track, listener.accessToken, "DE"), 451);
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    await set([{ territory: "WW", type: "stream", holderId: holder, share: 1, startsAt: future }]);
+    await expectProblem(await grantIn(track, listener.accessToken, "DE"), 451);
+  });
+
+  it("lets owners play their private uploads without catalog rights", async () => {
+    expect((await grantIn(hidden, artist.accessToken, "FR")).status).toBe(200);
+  });
+});
+
+describe("rights management", () => {
+  it("checks shares, holders and who may set them", async () => {
+    const admin = await adminAccount();
+    const owner = await accountWithRole("artist");
+    const other = await accountWithRole("artist");
+    const listener = await accountWithRole("listener");
+    const a = await createArtist(owner, "Rights Act");
+    const track = (await createTrack(owner, a.id)).id;
+    const holder = (
+      await callJson<{ id: string }>("POST", "/v1/rights-holders", 201, {
+        token: admin.accessToken,
+        body: { name: "Label" },
+      })
+    ).id;
+    const put = (token: string, rights: unknown[]) =>
+      call("PUT", `/v1/tracks/${track}/rights`, { token, body: { rights } });
+    const ok = [{ territory: "WW", type: "stream", holderId: holder, share: 0.5 }];
+    expect((await put(owner.accessToken, ok)).status).toBe(200);
+    expect((await put(admin.accessToken, ok)).status).toBe(200);
+    await expectProblem(await put(other.accessToken, ok), 403, "NOT_ARTIST_OWNER");
+    await expectProblem(await put(listener.accessToken, ok), 403);
+    await expectProblem(
+      await put(owner.accessToken, [
+        { ...ok[0], share: 0.7 },
+        { ...ok[0], share: 0.4 },
+      ]),
+      422,
+      "SHARES_EXCEED_100",
+    );
+    await expectProblem(
+      await put(owner.accessToken, [{ ...ok[0], holderId: "rh_missing" }]),
+      422,
+      "UNKNOWN_RIGHTS_HOLDER",
+    );
+    await expectProblem(
+      await put(owner.accessToken, [{ ...ok[0], territory: "Germany" }]),
+      400,
+      "VALIDATION_FAILED",
+    );
+    const listed = await callJson<{ rights: { territory: string }[] }>(
+      "GET",
+      `/v1/tracks/${track}/rights`,
+      200,
+      { token: owner.accessToken },
+    );
+    expect(listed.rights).toEqual([
+      expect.objectContaining({ territory: "WW", type: "stream", share: 0.5 }),
+    ]);
+    await expectProblem(
+      await call("POST", "/v1/rights-holders", { token: owner.accessToken, body: { name: "X" } }),
+      403,
+    );
+    await expectProblem(
+      await call("GET", "/v1/rights-holders", { token: listener.accessToken }),
+      403,
+    );
+    const holders = await callJson<{ items: { id: string }[] }>("GET", "/v1/rights-holders", 200, {
+      token: admin.accessToken,
+    });
+    expect(holders.items.map((h) => h.id)).toContain(holder);
   });
 });

@@ -229,3 +229,36 @@ export const assetVersions = sqliteTable(
     uniqueIndex("asset_versions_upload_idx").on(t.uploadId),
   ],
 );
+
+/** Who is paid for a track's use: labels, publishers, the artist. */
+export const rightsHolders = sqliteTable("rights_holders", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** The account that manages this holder's reports, when there is one. */
+  userId: text("user_id").references(() => users.id, { onDelete: "set null" }),
+  createdAt: integer("created_at").notNull().default(nowMs),
+});
+
+export const RIGHT_TYPES = ["stream", "download"] as const;
+export type RightType = (typeof RIGHT_TYPES)[number];
+
+/** A right to use a track in a territory (ISO 3166-1 alpha-2, or WW for worldwide). */
+export const trackRights = sqliteTable(
+  "track_rights",
+  {
+    id: text("id").primaryKey(),
+    trackId: text("track_id")
+      .notNull()
+      .references(() => tracks.id, { onDelete: "cascade" }),
+    territory: text("territory").notNull(),
+    rightType: text("right_type", { enum: RIGHT_TYPES }).notNull(),
+    holderId: text("holder_id")
+      .notNull()
+      .references(() => rightsHolders.id),
+    /** Share of the royalties, 0 to 1. */
+    share: real("share").notNull(),
+    startsAt: integer("starts_at"),
+    expiresAt: integer("expires_at"),
+  },
+  (t) => [index("track_rights_lookup_idx").on(t.trackId, t.rightType, t.territory)],
+);

@@ -45,15 +45,31 @@ const grant = createRoute({
       },
     },
   },
-  responses: { 200: json(GrantSchema, "Granted"), ...problems(400, 401, 404, 409) },
+  responses: { 200: json(GrantSchema, "Granted"), ...problems(400, 401, 404, 409, 451) },
 });
+
+/**
+ * The listener's country from Cloudflare (`request.cf.country`). Locally there is none, so
+ * outside production the `X-Dev-Country` header stands in; production ignores it.
+ */
+function territoryOf(request: Request, env: Env): string | null {
+  const override = env.ENVIRONMENT !== "production" ? request.headers.get("X-Dev-Country") : null;
+  const country =
+    override ?? (request as Request & { cf?: { country?: string } }).cf?.country ?? null;
+  return country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : null;
+}
 
 export const playbackRoutes = createRouter().openapi(grant, async (c) => {
   const viewer = requireViewer(c.get("viewer"));
   const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
   const result = await c
     .get("services")
-    .playback.grant(viewer, c.req.valid("param").id, body?.format ?? "hls");
+    .playback.grant(
+      viewer,
+      c.req.valid("param").id,
+      body?.format ?? "hls",
+      territoryOf(c.req.raw, c.env),
+    );
   return c.json(result, 200);
 });
 

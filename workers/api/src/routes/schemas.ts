@@ -125,6 +125,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: "Conflicts with the current state",
   422: "Well-formed but not acceptable",
   429: "Rate limited; see `Retry-After`",
+  451: "Not available in the caller's territory (`NOT_AVAILABLE_IN_TERRITORY`)",
 };
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -6,6 +6,7 @@ import { AuthService } from "./auth";
 import { GenreService } from "./genres";
 import { IngestService } from "./ingest";
 import { PlaybackService } from "./playback";
+import { RightsService } from "./rights";
 import { SearchService } from "./search";
 import { TrackService } from "./tracks";
 import { UploadService } from "./uploads";
@@ -16,6 +17,7 @@ export type Services = ReturnType<typeof buildServices>;
 export function buildServices(env: Env, config: Config) {
   const db = createDb(env.DB);
   const genres = new GenreService(db);
+  const rights = new RightsService(db);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),
@@ -25,6 +27,7 @@ export function buildServices(env: Env, config: Config) {
     search: new SearchService(db),
     uploads: new UploadService(db, config, env),
     ingest: new IngestService(db, config, env, genres),
-    playback: new PlaybackService(db, config),
+    playback: new PlaybackService(db, config, rights),
+    rights,
   };
 }

@@ -1,5 +1,14 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
-import { albums, artists, assetVersions, tracks, uploads, users } from "@edge-music/core/db/schema";
+import {
+  albums,
+  artists,
+  assetVersions,
+  rightsHolders,
+  trackRights,
+  tracks,
+  uploads,
+  users,
+} from "@edge-music/core/db/schema";
 import { storageKeys } from "@edge-music/core/ingest-contract";
 import type { TranscodeResult } from "@edge-music/core/transcode-contract";
 import type { Config } from "../lib/config";
@@ -7,6 +16,7 @@ import { newId } from "../lib/crypto";
 import { runBatch, type Db, type Query } from "../lib/db";
 import { log } from "../lib/log";
 import type { GenreService } from "./genres";
+import { WORLDWIDE } from "./rights";
 import { artistDoc, indexQueries, trackDoc } from "./search-index";
 import {
   TranscoderClient,
@@ -292,8 +302,45 @@ export class IngestService {
         })
         .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil))),
       ...indexQueries(this.db, trackDoc(track, artist.name, albumTitle)),
+      ...(await this.defaultRights(owner.id, artist.name, trackId)),
     );
     await runBatch(this.db, queries);
+  }
+
+  /**
+   * An uploader's own track starts with worldwide stream and download rights, all to a
+   * rights holder for its artist (created on first use); admins can change them.
+   */
+  private async defaultRights(
+    ownerId: string,
+    artistName: string,
+    trackId: string,
+  ): Promise<Query[]> {
+    const queries: Query[] = [];
+    let holder = await this.db
+      .select({ id: rightsHolders.id })
+      .from(rightsHolders)
+      .where(and(eq(rightsHolders.userId, ownerId), eq(rightsHolders.name, artistName)))
+      .get();
+    if (!holder) {
+      holder = { id: newId("rh") };
+      queries.push(
+        this.db.insert(rightsHolders).values({ id: holder.id, name: artistName, userId: ownerId }),
+      );
+    }
+    for (const rightType of ["stream", "download"] as const) {
+      queries.push(
+        this.db.insert(trackRights).values({
+          id: newId("rt"),
+          trackId,
+          territory: WORLDWIDE,
+          rightType,
+          holderId: holder.id,
+          share: 1,
+        }),
+      );
+    }
+    return queries;
   }
 
   /** Deletes every object under a prefix (an asset version that will not be published). */

@@ -7,6 +7,7 @@ import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
 import { ApiError, notFound } from "../lib/problem";
 import { toPublicUser, type PublicUser } from "./auth";
+import type { RightsService } from "./rights";
 import { trackReadable } from "./visibility";
 
 /** A token outlives the track by this much, so pauses and seeks do not cut playback. */
@@ -19,9 +20,16 @@ export class PlaybackService {
   constructor(
     private readonly db: Db,
     private readonly config: Config,
+    private readonly rights: RightsService,
   ) {}
 
-  async grant(viewer: Viewer, trackId: string, format: "hls" | "dash" | "progressive") {
+  /** `territory`: the listener's country (ISO alpha-2), or null when unknown. */
+  async grant(
+    viewer: Viewer,
+    trackId: string,
+    format: "hls" | "dash" | "progressive",
+    territory: string | null,
+  ) {
     const row = await this.db
       .select({ track: tracks, asset: assetVersions })
       .from(tracks)
@@ -34,6 +42,19 @@ export class PlaybackService {
         409,
         "TRACK_NOT_READY",
         "This track is not playable yet: its audio is still being processed or was never uploaded.",
+      );
+    }
+    // Public catalog tracks need a current stream right where the listener is; personal
+    // (private, unlisted) uploads are their owner's to play.
+    if (
+      row.track.visibility === "public" &&
+      !(await this.rights.allows(row.track.id, "stream", territory))
+    ) {
+      throw new ApiError(
+        451,
+        "NOT_AVAILABLE_IN_TERRITORY",
+        `This track is not available in ${territory ?? "your territory"}.`,
+        { territory },
       );
     }
     const maxRank = PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2;
