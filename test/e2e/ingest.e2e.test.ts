@@ -144,6 +144,40 @@ describe("ingest, end to end", () => {
     const whole = new Uint8Array(await (await fetch(`${base}aac_128/media.mp4`)).arrayBuffer());
     expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
     expect((await fetch(`${base}aac_256/media.mp4`)).status).toBe(403);
+
+    // The MPD the gate serves: DASH's required structure, and the very byte ranges HLS uses.
+    const mpd = await (await fetch(`${base}manifest.mpd`)).text();
+    expect(mpd).toMatch(
+      /<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"[^>]* profiles="[^"]+"[^>]* type="static"[^>]* mediaPresentationDuration="PT[\d.]+S"[^>]* minBufferTime="PT[\d.]+S"/,
+    );
+    expect(mpd).toMatch(
+      /<Period[^>]*>[\s\S]*<AdaptationSet[^>]* mimeType="audio\/mp4"[\s\S]*<\/Period>/,
+    );
+    const representations = [
+      ...mpd.matchAll(
+        /<Representation id="([^"]+)" bandwidth="(\d+)" codecs="([^"]+)"[\s\S]*?<\/Representation>/g,
+      ),
+    ];
+    expect(representations.map((r) => r[1])).toEqual(["aac_64", "aac_128"]);
+    for (const [block, id] of representations) {
+      expect(block).toContain(`<BaseURL>${id}/media.mp4</BaseURL>`);
+      const init = /<Initialization range="(\d+)-(\d+)"\/>/.exec(block);
+      const segments = [...block.matchAll(/<SegmentURL mediaRange="(\d+)-(\d+)"\/>/g)].map((m) => [
+        Number(m[2]) - Number(m[1]) + 1,
+        Number(m[1]),
+      ]);
+      const hls = await (await fetch(`${base}${id}/index.m3u8`)).text();
+      const map = /#EXT-X-MAP:URI="media.mp4",BYTERANGE="(\d+)@(\d+)"/.exec(hls);
+      expect([Number(init?.[2]) - Number(init?.[1]) + 1, Number(init?.[1])]).toEqual([
+        Number(map?.[1]),
+        Number(map?.[2]),
+      ]);
+      const hlsSegments = [...hls.matchAll(/#EXT-X-BYTERANGE:(\d+)@(\d+)/g)].map((m) => [
+        Number(m[1]),
+        Number(m[2]),
+      ]);
+      expect(segments).toEqual(hlsSegments);
+    }
   });
 
   it("ingests a -23 LUFS reference tone (its measured loudness is checked below)", async () => {
