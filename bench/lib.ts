@@ -31,11 +31,12 @@ export async function startWorker(
   port: number,
   persistTo: string,
   probePath: string,
+  options: { vars?: Record<string, string>; envFile?: string } = {},
 ) {
   const child = spawn(
     wranglerBin(),
     [
-      ...wranglerDevArgs({ config, port, inspectorPort: port + 1000, persistTo }),
+      ...wranglerDevArgs({ config, port, inspectorPort: port + 1000, persistTo, ...options }),
       "--log-level",
       "warn",
     ],

@@ -2,5 +2,7 @@ declare namespace Cloudflare {
   interface Env {
     /** JSON object of playback token HMAC keys by key id (a secret shared with the api). */
     PLAYBACK_KEYS: string;
+    /** "off" bypasses the Cache API (the benchmark's uncached variant); anything else uses it. */
+    GATE_CACHE?: string;
   }
 }

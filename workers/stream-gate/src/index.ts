@@ -91,14 +91,14 @@ async function serveObject(
     );
     headers.set("Content-Length", String(wanted.length));
     // Fill the cache with the whole object for the next listener, off the request path.
-    ctx.waitUntil(fillCache(env, key, headers));
+    if (env.GATE_CACHE !== "off") ctx.waitUntil(fillCache(env, key, headers));
     return new Response(part.body, { status: 206, headers });
   }
   const object = await env.MEDIA.get(key);
   if (!object) return refuse(404);
   headers.set("Content-Length", String(object.size));
   const response = new Response(object.body, { status: 200, headers });
-  ctx.waitUntil(cache.put(cacheKey(key), response.clone()));
+  if (env.GATE_CACHE !== "off") ctx.waitUntil(cache.put(cacheKey(key), response.clone()));
   return response;
 }
 
