@@ -4,6 +4,7 @@
  * (3) the stream-gate with a warm cache; all through `wrangler dev` on loopback, in
  * alternating rounds, ratios as medians over rounds.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -47,7 +48,33 @@ const token = await signPlaybackToken(
 );
 
 type Stats = { rps: number; p50: number; p99: number };
+
+/** wrk (C, from Debian's `wrk` package) loads the server harder than a Node client can. */
+const HAVE_WRK = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
+
+function ms(text: string | undefined): number {
+  const match = /([\d.]+)(us|ms|s)/.exec(text ?? "");
+  if (!match) return NaN;
+  const value = Number(match[1]);
+  return match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value;
+}
+
 async function load(url: string): Promise<Stats> {
+  if (HAVE_WRK) {
+    const run = spawnSync(
+      "wrk",
+      ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-H", `Range: ${RANGE}`, url],
+      { encoding: "utf8" },
+    );
+    if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
+    if (/Non-2xx or 3xx responses/.test(run.stdout))
+      throw new Error(`${url}: failed requests\n${run.stdout}`);
+    return {
+      rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]),
+      p50: ms(/^\s+50%\s+(\S+)/m.exec(run.stdout)?.[1]),
+      p99: ms(/^\s+99%\s+(\S+)/m.exec(run.stdout)?.[1]),
+    };
+  }
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -90,7 +117,8 @@ try {
       rounds[name].push(await load(urls[name]));
   }
   console.log(
-    `\ngate benchmark: 100 KB range, ${CONNECTIONS} connections, ${SECONDS} s x ${ROUNDS} rounds, through wrangler dev`,
+    `
+gate benchmark (${HAVE_WRK ? "wrk" : "autocannon: apt-get install wrk for a faster client"}): 100 KB range, ${CONNECTIONS} connections, ${SECONDS} s x ${ROUNDS} rounds, through wrangler dev`,
   );
   console.log("variant                          req/s    p50 ms   p99 ms   (medians)");
   const label = {
