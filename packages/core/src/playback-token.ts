@@ -18,6 +18,9 @@ export const PlaybackClaimsSchema = z.object({
   exp: z.number().int(),
   /** Optional client IP binding. */
   ip: z.string().optional(),
+  /** Download tokens: the one rendition they open, and the file name to save it as. */
+  dl: z.string().optional(),
+  fn: z.string().max(200).optional(),
 });
 export type PlaybackClaims = z.infer<typeof PlaybackClaimsSchema>;
 

@@ -180,6 +180,59 @@ describe("playback grants", () => {
   });
 });
 
+describe("downloads", () => {
+  it("are premium only, need a download right, and name one rendition", async () => {
+    const admin = await adminAccount();
+    const artist = await accountWithRole("artist");
+    const a = await createArtist(artist, "Download Act");
+    const track = (await createTrack(artist, a.id, { title: "Take Me Home" })).id;
+    await makeReady(track);
+    const holder = (
+      await callJson<{ id: string }>("POST", "/v1/rights-holders", 201, {
+        token: admin.accessToken,
+        body: { name: "DL" },
+      })
+    ).id;
+    await callJson("PUT", `/v1/tracks/${track}/rights`, 200, {
+      token: artist.accessToken,
+      body: { rights: [{ territory: "WW", type: "stream", holderId: holder, share: 1 }] },
+    });
+    const free = await accountWithRole("listener");
+    const premium = await accountWithRole("listener");
+    await callJson("PUT", `/v1/users/${premium.id}/plan`, 200, {
+      token: admin.accessToken,
+      body: { plan: "premium" },
+    });
+    await expectProblem(
+      await call("POST", `/v1/tracks/${track}/download`, { token: free.accessToken }),
+      402,
+      "PLAN_REQUIRED",
+    );
+    await expectProblem(
+      await call("POST", `/v1/tracks/${track}/download`, { token: premium.accessToken }),
+      451,
+      "NOT_AVAILABLE_IN_TERRITORY",
+    );
+    await callJson("PUT", `/v1/tracks/${track}/rights`, 200, {
+      token: artist.accessToken,
+      body: { rights: [{ territory: "WW", type: "download", holderId: holder, share: 1 }] },
+    });
+    const grant = await callJson<{ token: string; url: string }>(
+      "POST",
+      `/v1/tracks/${track}/download`,
+      200,
+      { token: premium.accessToken, body: { rendition: "flac" } },
+    );
+    expect(grant.url).toBe(`https://gate.test/p/${grant.token}/flac/media.mp4`);
+    const verified = await verifyPlaybackToken(grant.token, KEYS);
+    expect(verified.ok && verified.claims).toMatchObject({
+      dl: "flac",
+      fn: "Take Me Home",
+      trk: track,
+    });
+  });
+});
+
 describe("rights management", () => {
   it("checks shares, holders and who may set them", async () => {
     const admin = await adminAccount();

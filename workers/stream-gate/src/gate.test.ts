@@ -148,4 +148,16 @@ describe("stream-gate", () => {
     });
     expect(stale.status).toBe(200);
   });
+
+  it("serves a download token's one file as an attachment, and nothing else", async () => {
+    const t = await token({ max: 4, dl: "flac", fn: 'Take "Me" Home/2' });
+    const res = await get("flac/media.mp4", {}, t);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Disposition")).toBe(
+      'attachment; filename="Take _Me_ Home_2.m4a"',
+    );
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(MEDIA);
+    expect((await get("aac_64/media.mp4", {}, t)).status).toBe(403);
+    expect((await get("master.m3u8", {}, t)).status).toBe(403);
+  });
 });

@@ -151,6 +151,8 @@ export default {
     if (!file) return refuse(rawPath.includes("..") || rawPath.includes("%") ? 403 : 404);
     const { claims } = verified;
     if (file.renditionRank !== null && file.renditionRank > claims.max) return refuse(403);
+    // A download token opens one media file and nothing else, as an attachment.
+    if (claims.dl !== undefined && file.name !== `${claims.dl}/media.mp4`) return refuse(403);
     const key = `tracks/${claims.trk}/${claims.av}/${file.name}`;
     const contentType = CONTENT_TYPES[file.kind];
     if (file.name === "master.m3u8" || file.name === "manifest.mpd") {
@@ -165,6 +167,12 @@ export default {
         headers: { "Content-Type": contentType, "Cache-Control": PLAYLIST_CACHE, ...CORS },
       });
     }
-    return serveObject(request, key, contentType, ctx, env);
+    const response = await serveObject(request, key, contentType, ctx, env);
+    if (claims.dl === undefined || !response.ok) return response;
+    const attachment = new Response(response.body, response);
+    const name = (claims.fn ?? "track").replace(/[^\w .()-]/g, "_");
+    attachment.headers.set("Content-Disposition", `attachment; filename="${name}.m4a"`);
+    attachment.headers.set("Cache-Control", "private, no-store");
+    return attachment;
   },
 } satisfies ExportedHandler<Env>;

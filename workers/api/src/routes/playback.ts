@@ -73,6 +73,48 @@ export const playbackRoutes = createRouter().openapi(grant, async (c) => {
   return c.json(result, 200);
 });
 
+const download = createRoute({
+  method: "post",
+  path: "/{id}/download",
+  tags: ["playback"],
+  summary: "Premium: a token to save one whole rendition for offline listening",
+  security: BEARER,
+  request: {
+    params: IdParamSchema,
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z.object({ rendition: z.enum(["aac_256", "flac"]).optional() }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: json(
+      z
+        .object({ token: z.string(), expiresAt: z.string(), url: z.string() })
+        .openapi("DownloadGrant"),
+      "Granted",
+    ),
+    ...problems(400, 401, 402, 404, 409, 451),
+  },
+});
+
+export const downloadRoutes = createRouter().openapi(download, async (c) => {
+  const viewer = requireViewer(c.get("viewer"));
+  const body = c.req.valid("json") as { rendition?: "aac_256" | "flac" } | undefined;
+  const result = await c
+    .get("services")
+    .playback.download(
+      viewer,
+      c.req.valid("param").id,
+      body?.rendition ?? "aac_256",
+      territoryOf(c.req.raw, c.env),
+    );
+  return c.json(result, 200);
+});
+
 export const setPlanRoute = createRoute({
   method: "put",
   path: "/{id}/plan",

@@ -120,6 +120,7 @@ export function problems(...statuses: number[]) {
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: "Invalid input (`VALIDATION_FAILED`, `INVALID_CURSOR`, `MALFORMED_JSON`)",
   401: "Missing, invalid or expired credentials",
+  402: "Needs a paid plan (`PLAN_REQUIRED`)",
   403: "Signed in, but not allowed",
   404: "Not found, or not visible to the caller",
   409: "Conflicts with the current state",

@@ -85,6 +85,68 @@ export class PlaybackService {
     };
   }
 
+  /**
+   * A token for saving one whole rendition offline: premium only, and the track needs a
+   * current `download` right where the listener is.
+   */
+  async download(
+    viewer: Viewer,
+    trackId: string,
+    rendition: "aac_256" | "flac",
+    territory: string | null,
+  ) {
+    if (
+      (PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 0) <
+      (RENDITIONS.find((r) => r.id === rendition)?.rank ?? 99)
+    ) {
+      throw new ApiError(
+        402,
+        "PLAN_REQUIRED",
+        "Downloads for offline listening come with Premium.",
+      );
+    }
+    const row = await this.db
+      .select({ track: tracks, asset: assetVersions })
+      .from(tracks)
+      .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
+      .where(and(eq(tracks.id, trackId), trackReadable(viewer)))
+      .get();
+    if (!row) throw notFound("The track");
+    if (row.track.status !== "ready" || !row.asset) {
+      throw new ApiError(409, "TRACK_NOT_READY", "This track is not playable yet.");
+    }
+    if (
+      row.track.ownerId !== viewer.id &&
+      !(await this.rights.allows(row.track.id, "download", territory))
+    ) {
+      throw new ApiError(
+        451,
+        "NOT_AVAILABLE_IN_TERRITORY",
+        `This track cannot be downloaded in ${territory ?? "your territory"}.`,
+        { territory },
+      );
+    }
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = await signPlaybackToken(
+      {
+        sub: viewer.id,
+        trk: row.track.id,
+        av: row.asset.id,
+        max: PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2,
+        exp,
+        dl: rendition,
+        fn: row.track.title,
+      },
+      this.config.playback.activeKid,
+      this.config.playback.keys,
+    );
+    return {
+      token,
+      expiresAt: new Date(exp * 1000).toISOString(),
+      url: `${this.config.playback.gateOrigin}/p/${token}/${ASSET_FILES.media(rendition)}`,
+    };
+  }
+
   /** Admin: sets an account's plan (until billing sets it). */
   async setPlan(userId: string, plan: string): Promise<PublicUser> {
     const updated = await this.db
