@@ -12,7 +12,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { getPlatformProxy } from "wrangler";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
-import { ROOT } from "../../scripts/lib/setup.mjs";
+import { ROOT, ensureDebianPackages } from "../../scripts/lib/setup.mjs";
 import { startWorker, stopWorker } from "../lib";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
@@ -50,7 +50,12 @@ const token = await signPlaybackToken(
 type Stats = { rps: number; p50: number; p99: number };
 
 /** wrk (C, from Debian's `wrk` package) loads the server harder than a Node client can. */
-const HAVE_WRK = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
+const HAVE_WRK = ensureDebianPackages({
+  commands: ["wrk"],
+  packages: ["wrk"],
+  purpose: "falling back to autocannon",
+  required: false,
+});
 
 function ms(text: string | undefined): number {
   const match = /([\d.]+)(us|ms|s)/.exec(text ?? "");

@@ -25,28 +25,37 @@ export function ensureDependencies() {
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 
 /**
- * ffmpeg, ffprobe and fpcalc for the transcoder: installed with apt-get when running as
- * root, otherwise a clear message. `required: false` only warns.
+ * Debian packages a script needs, installed with apt-get when running as root, otherwise a
+ * clear message. `required: false` only warns. Returns whether the commands are there.
  */
-export function ensureFfmpeg({ required }) {
-  if (has("ffmpeg") && has("ffprobe") && has("fpcalc")) return true;
+export function ensureDebianPackages({ commands, packages, purpose, required }) {
+  if (commands.every(has)) return true;
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (isRoot && has("apt-get")) {
-    say("installing ffmpeg and chromaprint tools with apt-get…");
+    say(`installing ${packages.join(", ")} with apt-get…`);
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
     const install = spawnSync(
       "apt-get",
-      ["install", "-y", "-qq", "--no-install-recommends", "ffmpeg", "libchromaprint-tools"],
+      ["install", "-y", "-qq", "--no-install-recommends", ...packages],
       { stdio: "inherit", env },
     );
-    if (update.status === 0 && install.status === 0 && has("ffmpeg")) return true;
+    if (update.status === 0 && install.status === 0 && commands.every(has)) return true;
   }
-  const message =
-    "ffmpeg is missing. Install it with: sudo apt-get install -y ffmpeg libchromaprint-tools";
+  const message = `${commands.join(", ")} missing. Install with: sudo apt-get install -y ${packages.join(" ")}`;
   if (required) throw new Error(message);
-  say(`${message} (the transcoder needs it to process uploads)`);
+  say(`${message} (${purpose})`);
   return false;
+}
+
+/** ffmpeg, ffprobe and fpcalc for the transcoder. */
+export function ensureFfmpeg({ required }) {
+  return ensureDebianPackages({
+    commands: ["ffmpeg", "ffprobe", "fpcalc"],
+    packages: ["ffmpeg", "libchromaprint-tools"],
+    purpose: "the transcoder needs it to process uploads",
+    required,
+  });
 }
 
 /**
