@@ -12,7 +12,7 @@ import { genreRoutes } from "./routes/genres";
 import { meRoutes } from "./routes/me";
 import { searchRoutes } from "./routes/search";
 import { trackRoutes } from "./routes/tracks";
-import { downloadRoutes, playbackRoutes } from "./routes/playback";
+import { playbackRoutes } from "./routes/playback";
 import { rightsHolderRoutes, trackRightsRoutes } from "./routes/rights";
 import { userRoutes } from "./routes/users";
 import { uploadRoutes } from "./routes/uploads";
@@ -43,7 +43,6 @@ export function createApp() {
   app.route("/v1/albums", albumRoutes);
   app.route("/v1/tracks", trackRoutes);
   app.route("/v1/tracks", playbackRoutes);
-  app.route("/v1/tracks", downloadRoutes);
   app.route("/v1/tracks", trackRightsRoutes);
   app.route("/v1/rights-holders", rightsHolderRoutes);
   app.route("/v1/genres", genreRoutes);

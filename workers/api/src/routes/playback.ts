@@ -59,20 +59,6 @@ function territoryOf(request: Request, env: Env): string | null {
   return country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : null;
 }
 
-export const playbackRoutes = createRouter().openapi(grant, async (c) => {
-  const viewer = requireViewer(c.get("viewer"));
-  const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
-  const result = await c
-    .get("services")
-    .playback.grant(
-      viewer,
-      c.req.valid("param").id,
-      body?.format ?? "hls",
-      territoryOf(c.req.raw, c.env),
-    );
-  return c.json(result, 200);
-});
-
 const download = createRoute({
   method: "post",
   path: "/{id}/download",
@@ -99,6 +85,20 @@ const download = createRoute({
     ),
     ...problems(400, 401, 402, 404, 409, 451),
   },
+});
+
+export const playbackRoutes = createRouter().openapi(grant, async (c) => {
+  const viewer = requireViewer(c.get("viewer"));
+  const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
+  const result = await c
+    .get("services")
+    .playback.grant(
+      viewer,
+      c.req.valid("param").id,
+      body?.format ?? "hls",
+      territoryOf(c.req.raw, c.env),
+    );
+  return c.json(result, 200);
 });
 
 export const downloadRoutes = createRouter().openapi(download, async (c) => {

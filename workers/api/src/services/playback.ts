@@ -30,25 +30,12 @@ export class PlaybackService {
     format: "hls" | "dash" | "progressive",
     territory: string | null,
   ) {
-    const row = await this.db
-      .select({ track: tracks, asset: assetVersions })
-      .from(tracks)
-      .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
-      .where(and(eq(tracks.id, trackId), trackReadable(viewer)))
-      .get();
-    if (!row) throw notFound("The track");
-    if (row.track.status !== "ready" || !row.asset) {
-      throw new ApiError(
-        409,
-        "TRACK_NOT_READY",
-        "This track is not playable yet: its audio is still being processed or was never uploaded.",
-      );
-    }
+    const { track, asset } = await this.playable(viewer, trackId);
     // Public catalog tracks need a current stream right where the listener is; personal
     // (private, unlisted) uploads are their owner's to play.
     if (
-      row.track.visibility === "public" &&
-      !(await this.rights.allows(row.track.id, "stream", territory))
+      track.visibility === "public" &&
+      !(await this.rights.allows(track.id, "stream", territory))
     ) {
       throw new ApiError(
         451,
@@ -58,13 +45,13 @@ export class PlaybackService {
       );
     }
     const maxRank = PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2;
-    const allowed = (row.asset.renditions as RenditionInfo[]).filter(
+    const allowed = (asset.renditions as RenditionInfo[]).filter(
       (r) => (RENDITIONS.find((x) => x.id === r.id)?.rank ?? 99) <= maxRank,
     );
     const now = Math.floor(Date.now() / 1000);
-    const exp = now + Math.ceil(row.asset.durationMs / 1000) + PLAYBACK_TOKEN_SLACK_SECONDS;
+    const exp = now + Math.ceil(asset.durationMs / 1000) + PLAYBACK_TOKEN_SLACK_SECONDS;
     const token = await signPlaybackToken(
-      { sub: viewer.id, trk: row.track.id, av: row.asset.id, max: maxRank, exp },
+      { sub: viewer.id, trk: track.id, av: asset.id, max: maxRank, exp },
       this.config.playback.activeKid,
       this.config.playback.keys,
     );
@@ -79,9 +66,9 @@ export class PlaybackService {
       dash: base + ASSET_FILES.mpd,
       progressive: progressive ? base + ASSET_FILES.media(progressive.id) : null,
       renditions: allowed,
-      loudness: { integratedLufs: row.asset.integratedLufs, gainDb: row.asset.gainDb },
+      loudness: { integratedLufs: asset.integratedLufs, gainDb: asset.gainDb },
       waveform: base + ASSET_FILES.waveform,
-      durationMs: row.asset.durationMs,
+      durationMs: asset.durationMs,
     };
   }
 
@@ -105,19 +92,10 @@ export class PlaybackService {
         "Downloads for offline listening come with Premium.",
       );
     }
-    const row = await this.db
-      .select({ track: tracks, asset: assetVersions })
-      .from(tracks)
-      .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
-      .where(and(eq(tracks.id, trackId), trackReadable(viewer)))
-      .get();
-    if (!row) throw notFound("The track");
-    if (row.track.status !== "ready" || !row.asset) {
-      throw new ApiError(409, "TRACK_NOT_READY", "This track is not playable yet.");
-    }
+    const { track, asset } = await this.playable(viewer, trackId);
     if (
-      row.track.ownerId !== viewer.id &&
-      !(await this.rights.allows(row.track.id, "download", territory))
+      track.ownerId !== viewer.id &&
+      !(await this.rights.allows(track.id, "download", territory))
     ) {
       throw new ApiError(
         451,
@@ -130,12 +108,12 @@ export class PlaybackService {
     const token = await signPlaybackToken(
       {
         sub: viewer.id,
-        trk: row.track.id,
-        av: row.asset.id,
+        trk: track.id,
+        av: asset.id,
         max: PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2,
         exp,
         dl: rendition,
-        fn: row.track.title,
+        fn: track.title,
       },
       this.config.playback.activeKid,
       this.config.playback.keys,
@@ -145,6 +123,25 @@ export class PlaybackService {
       expiresAt: new Date(exp * 1000).toISOString(),
       url: `${this.config.playback.gateOrigin}/p/${token}/${ASSET_FILES.media(rendition)}`,
     };
+  }
+
+  /** The track with its playable asset: 404 if the viewer may not see it, 409 if not ready. */
+  private async playable(viewer: Viewer, trackId: string) {
+    const row = await this.db
+      .select({ track: tracks, asset: assetVersions })
+      .from(tracks)
+      .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
+      .where(and(eq(tracks.id, trackId), trackReadable(viewer)))
+      .get();
+    if (!row) throw notFound("The track");
+    if (row.track.status !== "ready" || !row.asset) {
+      throw new ApiError(
+        409,
+        "TRACK_NOT_READY",
+        "This track is not playable yet: its audio is still being processed or was never uploaded.",
+      );
+    }
+    return { track: row.track, asset: row.asset };
   }
 
   /** Admin: sets an account's plan (until billing sets it). */
