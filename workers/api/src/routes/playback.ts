@@ -87,33 +87,33 @@ const download = createRoute({
   },
 });
 
-export const playbackRoutes = createRouter().openapi(grant, async (c) => {
-  const viewer = requireViewer(c.get("viewer"));
-  const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
-  const result = await c
-    .get("services")
-    .playback.grant(
-      viewer,
-      c.req.valid("param").id,
-      body?.format ?? "hls",
-      territoryOf(c.req.raw, c.env),
-    );
-  return c.json(result, 200);
-});
-
-export const downloadRoutes = createRouter().openapi(download, async (c) => {
-  const viewer = requireViewer(c.get("viewer"));
-  const body = c.req.valid("json") as { rendition?: "aac_256" | "flac" } | undefined;
-  const result = await c
-    .get("services")
-    .playback.download(
-      viewer,
-      c.req.valid("param").id,
-      body?.rendition ?? "aac_256",
-      territoryOf(c.req.raw, c.env),
-    );
-  return c.json(result, 200);
-});
+export const playbackRoutes = createRouter()
+  .openapi(grant, async (c) => {
+    const viewer = requireViewer(c.get("viewer"));
+    const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
+    const result = await c
+      .get("services")
+      .playback.grant(
+        viewer,
+        c.req.valid("param").id,
+        body?.format ?? "hls",
+        territoryOf(c.req.raw, c.env),
+      );
+    return c.json(result, 200);
+  })
+  .openapi(download, async (c) => {
+    const viewer = requireViewer(c.get("viewer"));
+    const body = c.req.valid("json") as { rendition?: "aac_256" | "flac" } | undefined;
+    const result = await c
+      .get("services")
+      .playback.download(
+        viewer,
+        c.req.valid("param").id,
+        body?.rendition ?? "aac_256",
+        territoryOf(c.req.raw, c.env),
+      );
+    return c.json(result, 200);
+  });
 
 export const setPlanRoute = createRoute({
   method: "put",
