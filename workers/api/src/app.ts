@@ -17,6 +17,8 @@ import { rightsHolderRoutes, trackRightsRoutes } from "./routes/rights";
 import { userRoutes } from "./routes/users";
 import { uploadRoutes } from "./routes/uploads";
 import { devStorageRoutes } from "./routes/dev-storage";
+import { historyRoutes, playEventRoutes } from "./routes/plays";
+import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
 
 /** The api: every route under /v1, plus health and the OpenAPI document. */
 export function createApp() {
@@ -38,12 +40,17 @@ export function createApp() {
 
   app.route("/v1/auth", authRoutes);
   app.route("/v1/me", meRoutes);
+  app.route("/v1/me", historyRoutes);
   app.route("/v1/users", userRoutes);
   app.route("/v1/artists", artistRoutes);
+  app.route("/v1/artists", topTrackRoutes);
   app.route("/v1/albums", albumRoutes);
   app.route("/v1/tracks", trackRoutes);
   app.route("/v1/tracks", playbackRoutes);
   app.route("/v1/tracks", trackRightsRoutes);
+  app.route("/v1/tracks", trackStatsRoutes);
+  app.route("/v1/playback-events", playEventRoutes);
+  app.route("/v1/royalties", royaltyRoutes);
   app.route("/v1/rights-holders", rightsHolderRoutes);
   app.route("/v1/genres", genreRoutes);
   app.route("/v1/search", searchRoutes);

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import { consumeIngest } from "./queues/ingest-consumer";
 import { runScheduled } from "./scheduled";
 
+export { PlayCounter } from "./durable-objects/play-counter";
 /** Bound only in production (`[env.production]` in wrangler.toml). */
 export { TranscoderContainer } from "./durable-objects/transcoder-container";
 

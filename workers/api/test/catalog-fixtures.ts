@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { callJson, type Account, type Json } from "./helpers";
 
 /** Creates an artist owned by `owner` (an artist account, or an admin for admin-managed ones). */
@@ -20,4 +21,39 @@ export async function createTrack(owner: Account, artistId: string, extra: Json 
     token: owner.accessToken,
     body: { artistId, title: "Test Track", ...extra },
   });
+}
+
+/** The ladder a finished ingest records, with plausible measured bandwidths. */
+export const TEST_RENDITIONS = [
+  { id: "aac_64", bandwidth: 70000, averageBandwidth: 66000, codecs: "mp4a.40.2" },
+  { id: "aac_128", bandwidth: 140000, averageBandwidth: 130000, codecs: "mp4a.40.2" },
+  { id: "aac_256", bandwidth: 280000, averageBandwidth: 260000, codecs: "mp4a.40.2" },
+  { id: "flac", bandwidth: 900000, averageBandwidth: 800000, codecs: "fLaC" },
+];
+
+/** Marks a track ready with an asset version, as a finished ingest would. */
+export async function makeReady(trackId: string, durationMs = 180_000) {
+  const av = `av_${trackId}`;
+  await env.DB.prepare(
+    `INSERT INTO asset_versions (id, track_id, upload_id, duration_ms, integrated_lufs, loudness_range_lu, true_peak_dbfs, gain_db, fingerprint, renditions, files, waveform_samples_per_pixel)
+     VALUES (?, ?, ?, ?, -9.5, 6, -0.4, -4.5, 'fp', ?, '[]', 2205)`,
+  )
+    .bind(av, trackId, `upl_${trackId}`, durationMs, JSON.stringify(TEST_RENDITIONS))
+    .run();
+  await env.DB.prepare("UPDATE tracks SET status = 'ready', asset_version_id = ? WHERE id = ?")
+    .bind(av, trackId)
+    .run();
+  return av;
+}
+
+/** Gives a track a worldwide stream right (to `holderId`, created if missing), so anyone may play it. */
+export async function openWorldwide(trackId: string, holderId = "rh_fixture", share = 1) {
+  await env.DB.prepare("INSERT OR IGNORE INTO rights_holders (id, name) VALUES (?, ?)")
+    .bind(holderId, `Holder ${holderId}`)
+    .run();
+  await env.DB.prepare(
+    "INSERT INTO track_rights (id, track_id, territory, right_type, holder_id, share) VALUES (?, ?, 'WW', 'stream', ?, ?)",
+  )
+    .bind(`rt_${crypto.randomUUID()}`, trackId, holderId, share)
+    .run();
 }

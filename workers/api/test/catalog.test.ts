@@ -120,23 +120,42 @@ describe("catalog", () => {
     ]);
   });
 
-  it("ranks top tracks by streams, paginated", async () => {
+  it("ranks top tracks by counted streams over the last 28 days", async () => {
     const a = await createArtist(artist);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
       ids.push((await createTrack(artist, a.id, { title: `Song ${i}` })).id);
-    const streams = [10, 500, 0, 500, 42];
-    for (const [i, id] of ids.entries()) {
-      await env.DB.prepare("UPDATE tracks SET popularity = ? WHERE id = ?")
-        .bind(streams[i], id)
+    const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
+    // [track, days ago, streams, shard]: shards add up; plays older than 28 days do not count.
+    const rollups: [number, number, number, number][] = [
+      [0, 1, 10, 0],
+      [1, 3, 300, 0],
+      [1, 20, 200, 1],
+      [3, 0, 400, 2],
+      [3, 40, 9_000, 0],
+      [4, 27, 42, 0],
+      [2, 28, 1_000, 0],
+    ];
+    for (const [i, ago, streams, shard] of rollups) {
+      await env.DB.prepare(
+        `INSERT INTO royalty_rollups (track_id, day, territory, plan, rendition, shard, streams, played_ms, updated_at)
+         VALUES (?, ?, 'DE', 'free', 'aac_128', ?, ?, 0, 0)`,
+      )
+        .bind(ids[i], day(ago), shard, streams)
         .run();
     }
-    const ranked = await collect(`/v1/artists/${a.id}/top-tracks`, 2);
-    const expected = ids
-      .map((id, i) => ({ id, s: streams[i] ?? 0 }))
-      .sort((x, y) => y.s - x.s || (x.id < y.id ? -1 : 1))
-      .map((x) => x.id);
-    expect(ranked).toEqual(expected);
+    const top = await callJson<{ windowDays: number; items: { id: string; streams: number }[] }>(
+      "GET",
+      `/v1/artists/${a.id}/top-tracks?limit=4`,
+      200,
+    );
+    expect(top.windowDays).toBe(28);
+    expect(top.items.map((t) => [t.id, t.streams])).toEqual([
+      [ids[1], 500],
+      [ids[3], 400],
+      [ids[4], 42],
+      [ids[0], 10],
+    ]);
   });
 
   it("lists genres and a genre's tracks", async () => {

@@ -59,6 +59,10 @@ describe("platform", () => {
         "PATCH /v1/tracks/{id}",
         "GET /v1/search",
         "GET /v1/search/suggest",
+        "POST /v1/playback-events",
+        "GET /v1/me/history",
+        "GET /v1/tracks/{id}/stats",
+        "GET /v1/royalties/report",
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(

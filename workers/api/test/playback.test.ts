@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyPlaybackToken } from "@edge-music/core/playback-token";
-import { createArtist, createTrack } from "./catalog-fixtures";
+import { createArtist, createTrack, makeReady } from "./catalog-fixtures";
 import {
   accountWithRole,
   adminAccount,
@@ -12,27 +12,6 @@ import {
 } from "./helpers";
 
 const KEYS = JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>;
-const RENDITIONS = [
-  { id: "aac_64", bandwidth: 70000, averageBandwidth: 66000, codecs: "mp4a.40.2" },
-  { id: "aac_128", bandwidth: 140000, averageBandwidth: 130000, codecs: "mp4a.40.2" },
-  { id: "aac_256", bandwidth: 280000, averageBandwidth: 260000, codecs: "mp4a.40.2" },
-  { id: "flac", bandwidth: 900000, averageBandwidth: 800000, codecs: "fLaC" },
-];
-
-/** Marks a track ready with an asset version, as a finished ingest would. */
-async function makeReady(trackId: string, durationMs = 180_000) {
-  const av = `av_${trackId}`;
-  await env.DB.prepare(
-    `INSERT INTO asset_versions (id, track_id, upload_id, duration_ms, integrated_lufs, loudness_range_lu, true_peak_dbfs, gain_db, fingerprint, renditions, files, waveform_samples_per_pixel)
-     VALUES (?, ?, ?, ?, -9.5, 6, -0.4, -4.5, 'fp', ?, '[]', 2205)`,
-  )
-    .bind(av, trackId, `upl_${trackId}`, durationMs, JSON.stringify(RENDITIONS))
-    .run();
-  await env.DB.prepare("UPDATE tracks SET status = 'ready', asset_version_id = ? WHERE id = ?")
-    .bind(av, trackId)
-    .run();
-  return av;
-}
 
 describe("playback grants", () => {
   const grantIn = (trackId: string, token: string, country?: string) =>

@@ -1,5 +1,13 @@
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 /** Millisecond epoch default for created/updated columns. */
 const nowMs = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
@@ -261,4 +269,69 @@ export const trackRights = sqliteTable(
     expiresAt: integer("expires_at"),
   },
   (t) => [index("track_rights_lookup_idx").on(t.trackId, t.rightType, t.territory)],
+);
+
+/**
+ * A playback grant: the id a player puts on its events. The territory and plan are fixed
+ * here, at grant time, so a listener cannot claim them later.
+ */
+export const playbacks = sqliteTable(
+  "playbacks",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    trackId: text("track_id")
+      .notNull()
+      .references(() => tracks.id, { onDelete: "cascade" }),
+    territory: text("territory").notNull(),
+    plan: text("plan").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("playbacks_expiry_idx").on(t.expiresAt)],
+);
+
+/**
+ * Play totals per track, UTC day, territory, plan and rendition, as flushed by each
+ * PlayCounter shard. A flush overwrites its shard's row, so flushing twice never double counts;
+ * readers sum over shards. No foreign keys: royalties outlive catalog and account changes.
+ */
+export const royaltyRollups = sqliteTable(
+  "royalty_rollups",
+  {
+    trackId: text("track_id").notNull(),
+    day: text("day").notNull(),
+    territory: text("territory").notNull(),
+    plan: text("plan").notNull(),
+    rendition: text("rendition").notNull(),
+    shard: integer("shard").notNull(),
+    streams: integer("streams").notNull(),
+    playedMs: integer("played_ms").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.trackId, t.day, t.territory, t.plan, t.rendition, t.shard] }),
+    index("royalty_rollups_day_idx").on(t.day, t.trackId),
+    index("royalty_rollups_updated_idx").on(t.updatedAt),
+  ],
+);
+
+/**
+ * Counted streams, one row per playback that passed the threshold; `userId` null once erased.
+ * No foreign key on the user: counters write these later, and a late write must not fail.
+ */
+export const listeningHistory = sqliteTable(
+  "listening_history",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id"),
+    trackId: text("track_id").notNull(),
+    playedAt: integer("played_at").notNull(),
+    territory: text("territory").notNull(),
+    plan: text("plan").notNull(),
+    rendition: text("rendition").notNull(),
+  },
+  (t) => [index("listening_history_user_idx").on(t.userId, t.playedAt, t.id)],
 );

@@ -30,6 +30,9 @@ const ConfigSchema = z.object({
   GATE_ORIGIN: z.url(),
   PLAYBACK_KEYS: z.string().min(2),
   PLAYBACK_ACTIVE_KID: z.string().min(1),
+  PLAY_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64),
+  ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
+  ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
 });
 
 export type Config = {
@@ -49,6 +52,7 @@ export type Config = {
     transcoderSecret: string;
   };
   playback: { gateOrigin: string; keys: Record<string, string>; activeKid: string };
+  plays: { counterShards: number; ratePerStream: number; currency: string };
 };
 
 const cache = new WeakMap<Env, Config>();
@@ -92,6 +96,11 @@ export function readConfig(env: Env): Config {
       gateOrigin: raw.GATE_ORIGIN.replace(/\/+$/, ""),
       keys: z.record(z.string(), z.string().min(16)).parse(JSON.parse(raw.PLAYBACK_KEYS)),
       activeKid: raw.PLAYBACK_ACTIVE_KID,
+    },
+    plays: {
+      counterShards: raw.PLAY_COUNTER_SHARDS,
+      ratePerStream: raw.ROYALTY_RATE_PER_STREAM,
+      currency: raw.ROYALTY_CURRENCY,
     },
   };
   cache.set(env, config);

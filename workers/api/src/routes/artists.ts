@@ -7,7 +7,6 @@ import {
   ArtistSchema,
   BEARER,
   IdParamSchema,
-  TrackSchema,
   json,
   jsonBody,
   problems,
@@ -29,15 +28,6 @@ const albums = createRoute({
   summary: "An artist's albums, newest release first",
   request: { params: IdParamSchema, query: PageQuerySchema },
   responses: { 200: json(pageSchema(AlbumSchema), "Albums"), ...problems(400, 404) },
-});
-
-const topTracks = createRoute({
-  method: "get",
-  path: "/{id}/top-tracks",
-  tags: ["catalog"],
-  summary: "An artist's most streamed tracks",
-  request: { params: IdParamSchema, query: PageQuerySchema },
-  responses: { 200: json(pageSchema(TrackSchema), "Tracks"), ...problems(400, 404) },
 });
 
 const create = createRoute({
@@ -68,12 +58,6 @@ export const artistRoutes = createRouter()
     const page = await c
       .get("services")
       .artists.listAlbums(c.req.valid("param").id, c.req.valid("query"));
-    return c.json(page, 200);
-  })
-  .openapi(topTracks, async (c) => {
-    const page = await c
-      .get("services")
-      .artists.topTracks(c.get("viewer"), c.req.valid("param").id, c.req.valid("query"));
     return c.json(page, 200);
   })
   .openapi(create, async (c) => {

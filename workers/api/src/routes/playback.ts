@@ -5,6 +5,9 @@ import { BEARER, IdParamSchema, json, jsonBody, problems } from "./schemas";
 
 const GrantSchema = z
   .object({
+    playbackId: z
+      .string()
+      .openapi({ description: "Put this on every playback event of this play." }),
     token: z.string(),
     expiresAt: z.string(),
     format: z.enum(["hls", "dash", "progressive"]),

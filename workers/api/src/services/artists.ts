@@ -15,8 +15,6 @@ import { ApiError, notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso, requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import { albumDoc, artistDoc, indexQueries, trackDoc } from "./search-index";
-import { selectTracks, toTrackView, type TrackView } from "./track-view";
-import { trackListed } from "./visibility";
 
 export type ArtistView = {
   id: string;
@@ -120,17 +118,6 @@ export class ArtistService {
   }
 
   /** The artist's most streamed tracks the viewer may see (popularity kept by the plays pipeline). */
-  async topTracks(viewer: Viewer | null, id: string, page: PageQuery): Promise<Page<TrackView>> {
-    await this.row(id);
-    const cursor = decodeCursor(page.cursor);
-    const { where, orderBy } = keyset(tracks.popularity, "desc", tracks.id, cursor);
-    const rows = await selectTracks(this.db)
-      .where(and(eq(tracks.artistId, id), trackListed(viewer), where))
-      .orderBy(...orderBy)
-      .limit(page.limit + 1);
-    return toPage(rows, page.limit, (r) => [r.track.popularity, r.track.id], toTrackView);
-  }
-
   private async row(id: string): Promise<ArtistRow> {
     const row = await this.db.select().from(artists).where(eq(artists.id, id)).get();
     if (!row) throw notFound("The artist");

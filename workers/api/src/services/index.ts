@@ -6,7 +6,10 @@ import { AuthService } from "./auth";
 import { GenreService } from "./genres";
 import { IngestService } from "./ingest";
 import { PlaybackService } from "./playback";
+import { PlayCounters } from "./play-counters";
+import { PlaysService } from "./plays";
 import { RightsService } from "./rights";
+import { RoyaltyService } from "./royalties";
 import { SearchService } from "./search";
 import { TrackService } from "./tracks";
 import { UploadService } from "./uploads";
@@ -18,6 +21,7 @@ export function buildServices(env: Env, config: Config) {
   const db = createDb(env.DB);
   const genres = new GenreService(db);
   const rights = new RightsService(db);
+  const counters = new PlayCounters(env.PLAY_COUNTER, config.plays.counterShards);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),
@@ -29,5 +33,7 @@ export function buildServices(env: Env, config: Config) {
     ingest: new IngestService(db, config, env, genres),
     playback: new PlaybackService(db, config, rights),
     rights,
+    plays: new PlaysService(db, counters),
+    royalties: new RoyaltyService(db, config, counters),
   };
 }

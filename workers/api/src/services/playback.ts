@@ -1,10 +1,12 @@
 import { and, eq } from "drizzle-orm";
-import { assetVersions, tracks, users } from "@edge-music/core/db/schema";
+import { assetVersions, playbacks, tracks, users } from "@edge-music/core/db/schema";
+import { UNKNOWN_TERRITORY } from "@edge-music/core/play-events";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
 import { ASSET_FILES, PLAN_MAX_RENDITION_RANK, RENDITIONS } from "@edge-music/core/renditions";
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
+import { newId } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/problem";
 import { toPublicUser, type PublicUser } from "./auth";
 import type { RightsService } from "./rights";
@@ -48,17 +50,30 @@ export class PlaybackService {
     const allowed = (asset.renditions as RenditionInfo[]).filter(
       (r) => (RENDITIONS.find((x) => x.id === r.id)?.rank ?? 99) <= maxRank,
     );
-    const now = Math.floor(Date.now() / 1000);
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
     const exp = now + Math.ceil(asset.durationMs / 1000) + PLAYBACK_TOKEN_SLACK_SECONDS;
     const token = await signPlaybackToken(
       { sub: viewer.id, trk: track.id, av: asset.id, max: maxRank, exp },
       this.config.playback.activeKid,
       this.config.playback.keys,
     );
+    // The grant's id goes on every playback event; territory and plan are fixed now.
+    const playbackId = newId("pb");
+    await this.db.insert(playbacks).values({
+      id: playbackId,
+      userId: viewer.id,
+      trackId: track.id,
+      territory: territory ?? UNKNOWN_TERRITORY,
+      plan: viewer.plan,
+      createdAt: nowMs,
+      expiresAt: exp * 1000,
+    });
     const base = `${this.config.playback.gateOrigin}/p/${token}/`;
     // Progressive download: the best AAC the plan allows, one file with byte ranges.
     const progressive = [...allowed].reverse().find((r) => r.id.startsWith("aac_"));
     return {
+      playbackId,
       token,
       expiresAt: new Date(exp * 1000).toISOString(),
       format,

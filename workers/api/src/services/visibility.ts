@@ -19,3 +19,11 @@ export function trackListed(viewer: Viewer | null): SQL | undefined {
     ? or(eq(tracks.visibility, "public"), eq(tracks.ownerId, viewer.id))
     : eq(tracks.visibility, "public");
 }
+
+/** `trackReadable` for a row already loaded. */
+export function isTrackReadable(
+  viewer: Viewer | null,
+  track: { visibility: string; ownerId: string },
+): boolean {
+  return track.visibility !== "private" || track.ownerId === viewer?.id;
+}

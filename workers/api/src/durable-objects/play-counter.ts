@@ -1,0 +1,200 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  CounterBatchSchema,
+  PLAY_DEDUP_WINDOW_MS,
+  PLAYED_TOLERANCE_MS,
+  STREAM_THRESHOLD_MS,
+  dayOf,
+  type CounterEvent,
+  type PlayEventResult,
+} from "@edge-music/core/play-events";
+import { COUNTER_SCHEMA, type SessionRow } from "./play-counter-schema";
+import { flushCounter } from "./play-counter-flush";
+
+/** Counter rows for days this old are dropped once flushed: no accepted event can reach them. */
+const TOTALS_RETENTION_MS = 3 * 24 * 3600 * 1000;
+
+/**
+ * Counts the plays of one shard of a track. Every piece of state (seen event ids, playbacks,
+ * totals, streams not yet written to D1) lives in the object's SQLite storage, so eviction
+ * loses nothing. An alarm flushes totals and counted streams to D1.
+ */
+export class PlayCounter extends DurableObject<Env> {
+  #sql: SqlStorage;
+  #alarmPending = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(COUNTER_SCHEMA);
+  }
+
+  /** Applies events the api has checked against their grants; one result per event. */
+  async record(input: unknown): Promise<PlayEventResult[]> {
+    const batch = CounterBatchSchema.parse(input);
+    const now = Date.now();
+    // Within one playback, events apply in the order they happened.
+    const ordered = [...batch.events].sort((a, b) => a.occurredAt - b.occurredAt);
+    const results = this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('track', ?), ('shard', ?)",
+        batch.trackId,
+        String(batch.shard),
+      );
+      return ordered.map((event) => this.#apply(event, now));
+    });
+    if (results.some((r) => r.status === "accepted")) await this.#scheduleFlush(now);
+    return results.sort((a, b) => a.index - b.index);
+  }
+
+  /** Writes what is not yet in D1 now (reads call this to see the latest totals). */
+  async flush(): Promise<{ rollups: number; streams: number }> {
+    return flushCounter(this.#sql, this.env, Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    this.#alarmPending = false;
+    const now = Date.now();
+    await flushCounter(this.#sql, this.env, now);
+    this.#sql.exec("DELETE FROM seen_events WHERE seen_at < ?", now - PLAY_DEDUP_WINDOW_MS);
+    this.#sql.exec("DELETE FROM sessions WHERE updated_at < ?", now - PLAY_DEDUP_WINDOW_MS);
+    this.#sql.exec(
+      "DELETE FROM totals WHERE day < ? AND rev = flushed_rev",
+      dayOf(now - TOTALS_RETENTION_MS),
+    );
+    // Events that arrived while the flush was writing wait for the next alarm.
+    const dirty = this.#sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT count(*) FROM totals WHERE rev > flushed_rev) + (SELECT count(*) FROM pending_streams) AS n",
+      )
+      .one().n;
+    if (dirty > 0) await this.#scheduleFlush(now);
+  }
+
+  #apply(e: CounterEvent, now: number): PlayEventResult {
+    const base = { index: e.index, eventId: e.eventId };
+    if (
+      this.#sql.exec("SELECT 1 FROM seen_events WHERE event_id = ?", e.eventId).toArray().length
+    ) {
+      return { ...base, status: "duplicate" };
+    }
+    const found = this.#sql
+      .exec<SessionRow>("SELECT * FROM sessions WHERE playback_id = ?", e.playbackId)
+      .toArray()[0];
+    let s: SessionRow = found ?? {
+      playback_id: e.playbackId,
+      seq: 0,
+      played_ms: 0,
+      total_ms: 0,
+      counted: 0,
+      ended: 0,
+      last_at: null,
+      updated_at: now,
+    };
+    // Playing again after the end is a new playback of the same grant.
+    if (s.ended) s = { ...s, seq: s.seq + 1, played_ms: 0, counted: 0, ended: 0 };
+    if (s.last_at !== null && e.occurredAt < s.last_at) {
+      return this.#refuse(
+        base,
+        "OUT_OF_ORDER",
+        "Older than an event already taken for this playback.",
+      );
+    }
+    // Played time can exceed neither the time since the previous event nor, over the whole
+    // playback, the server's time since the grant (so invented timestamps gain nothing).
+    const sincePrevious = s.last_at === null ? now - e.grantedAt : e.occurredAt - s.last_at;
+    if (
+      e.playedMs > sincePrevious + PLAYED_TOLERANCE_MS ||
+      s.total_ms + e.playedMs > now - e.grantedAt + PLAYED_TOLERANCE_MS
+    ) {
+      return this.#refuse(
+        base,
+        "PLAYED_EXCEEDS_WALL_TIME",
+        `playedMs ${e.playedMs} is more than the time that passed.`,
+      );
+    }
+    s.played_ms += e.playedMs;
+    s.total_ms += e.playedMs;
+    s.last_at = e.occurredAt;
+    s.updated_at = now;
+    if (e.type === "end" || e.type === "skip") s.ended = 1;
+    const counts = !s.counted && s.played_ms >= STREAM_THRESHOLD_MS;
+    if (counts) s.counted = 1;
+    this.#addToTotals(e, counts ? 1 : 0);
+    if (counts) this.#countStream(e, s.seq);
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO sessions (playback_id, seq, played_ms, total_ms, counted, ended, last_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      s.playback_id,
+      s.seq,
+      s.played_ms,
+      s.total_ms,
+      s.counted,
+      s.ended,
+      s.last_at,
+      s.updated_at,
+    );
+    this.#sql.exec("INSERT INTO seen_events (event_id, seen_at) VALUES (?, ?)", e.eventId, now);
+    return { ...base, status: "accepted" };
+  }
+
+  #refuse(
+    base: { index: number; eventId: string },
+    code: "OUT_OF_ORDER" | "PLAYED_EXCEEDS_WALL_TIME",
+    reason: string,
+  ): PlayEventResult {
+    return { ...base, status: "rejected", code, reason };
+  }
+
+  #addToTotals(e: CounterEvent, streams: number) {
+    if (e.playedMs === 0 && streams === 0) return;
+    this.#sql.exec(
+      `INSERT INTO totals (day, territory, plan, rendition, streams, played_ms, rev, flushed_rev)
+       VALUES (?, ?, ?, ?, ?, ?, 1, 0)
+       ON CONFLICT (day, territory, plan, rendition) DO UPDATE SET
+         streams = streams + excluded.streams, played_ms = played_ms + excluded.played_ms, rev = rev + 1`,
+      dayOf(e.occurredAt),
+      e.territory,
+      e.plan,
+      e.rendition,
+      streams,
+      e.playedMs,
+    );
+  }
+
+  /** A playback just passed the threshold: one stream for history and analytics. */
+  #countStream(e: CounterEvent, seq: number) {
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO pending_streams (id, user_id, played_at, territory, plan, rendition)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      `${e.playbackId}:${seq}`,
+      e.userId,
+      e.occurredAt,
+      e.territory,
+      e.plan,
+      e.rendition,
+    );
+    // Analytics Engine writes are fire-and-forget; nothing personal goes there.
+    this.env.PLAYS_ANALYTICS?.writeDataPoint({
+      indexes: [this.#trackId()],
+      blobs: [this.#trackId(), e.territory, e.plan, e.rendition],
+      doubles: [1, e.occurredAt],
+    });
+  }
+
+  #trackId(): string {
+    return (
+      this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'track'").toArray()[0]
+        ?.value ?? ""
+    );
+  }
+
+  async #scheduleFlush(now: number) {
+    if (this.#alarmPending) return;
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      const seconds = Number(this.env.PLAYS_FLUSH_SECONDS) || 10;
+      await this.ctx.storage.setAlarm(now + seconds * 1000);
+    }
+    this.#alarmPending = true;
+  }
+}

@@ -1,0 +1,247 @@
+import { and, asc, between, desc, eq, gte, inArray, sql } from "drizzle-orm";
+import {
+  artists,
+  rightsHolders,
+  royaltyRollups,
+  trackRights,
+  tracks,
+} from "@edge-music/core/db/schema";
+import { dayOf } from "@edge-music/core/play-events";
+import type { Viewer } from "../app-env";
+import type { Config } from "../lib/config";
+import type { Db } from "../lib/db";
+import { notFound } from "../lib/problem";
+import type { PlayCounters } from "./play-counters";
+import { WORLDWIDE } from "./rights";
+import { selectTracks, toTrackView } from "./track-view";
+import { trackListed } from "./visibility";
+
+/** Days "top tracks" looks back over. */
+export const TOP_TRACKS_WINDOW_DAYS = 28;
+const DAY_MS = 24 * 3600 * 1000;
+
+export type DayRange = { from: string; to: string };
+
+export type ReportRow = {
+  trackId: string;
+  title: string;
+  isrc: string | null;
+  territory: string;
+  streams: number;
+  seconds: number;
+  share: number;
+  amount: number;
+};
+
+/** Streams and seconds from the counters' rollups: track stats, top tracks, royalty reports. */
+export class RoyaltyService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly counters: PlayCounters,
+  ) {}
+
+  /** Streams and seconds by day and territory; for the track's artist account and admins. */
+  async trackStats(viewer: Viewer, trackId: string, range: DayRange) {
+    const track = await this.db
+      .select({ id: tracks.id, ownerId: tracks.ownerId, artistOwner: artists.ownerId })
+      .from(tracks)
+      .innerJoin(artists, eq(artists.id, tracks.artistId))
+      .where(eq(tracks.id, trackId))
+      .get();
+    const manages =
+      track &&
+      (viewer.role === "admin" || track.ownerId === viewer.id || track.artistOwner === viewer.id);
+    if (!manages) throw notFound("The track");
+    // The counters hold the last few seconds of plays; have them write it all first.
+    await this.counters.flush([trackId]);
+    const rows = await this.db
+      .select({
+        day: royaltyRollups.day,
+        territory: royaltyRollups.territory,
+        streams: sql<number>`sum(${royaltyRollups.streams})`,
+        playedMs: sql<number>`sum(${royaltyRollups.playedMs})`,
+      })
+      .from(royaltyRollups)
+      .where(
+        and(eq(royaltyRollups.trackId, trackId), between(royaltyRollups.day, range.from, range.to)),
+      )
+      .groupBy(royaltyRollups.day, royaltyRollups.territory)
+      .orderBy(asc(royaltyRollups.day), asc(royaltyRollups.territory));
+    const days = rows.map((r) => ({
+      day: r.day,
+      territory: r.territory,
+      streams: r.streams,
+      seconds: toSeconds(r.playedMs),
+    }));
+    return {
+      trackId,
+      ...range,
+      totals: {
+        streams: rows.reduce((n, r) => n + r.streams, 0),
+        seconds: toSeconds(rows.reduce((n, r) => n + r.playedMs, 0)),
+      },
+      days,
+    };
+  }
+
+  /** An artist's tracks the viewer can see, by counted streams over the last 28 days. */
+  async topTracks(viewer: Viewer | null, artistId: string, limit: number, now = Date.now()) {
+    const artist = await this.db
+      .select({ id: artists.id })
+      .from(artists)
+      .where(eq(artists.id, artistId))
+      .get();
+    if (!artist) throw notFound("The artist");
+    const since = dayOf(now - (TOP_TRACKS_WINDOW_DAYS - 1) * DAY_MS);
+    const streams = sql<number>`coalesce(sum(${royaltyRollups.streams}), 0)`;
+    const ranked = await this.db
+      .select({ id: tracks.id, streams })
+      .from(tracks)
+      .leftJoin(
+        royaltyRollups,
+        and(eq(royaltyRollups.trackId, tracks.id), gte(royaltyRollups.day, since)),
+      )
+      .where(and(eq(tracks.artistId, artistId), trackListed(viewer)))
+      .groupBy(tracks.id)
+      .orderBy(desc(streams), desc(tracks.popularity), asc(tracks.title))
+      .limit(limit);
+    const rows = ranked.length
+      ? await selectTracks(this.db).where(
+          inArray(
+            tracks.id,
+            ranked.map((r) => r.id),
+          ),
+        )
+      : [];
+    const views = new Map(rows.map((row) => [row.track.id, toTrackView(row)]));
+    return {
+      windowDays: TOP_TRACKS_WINDOW_DAYS,
+      items: ranked.flatMap((r) => {
+        const view = views.get(r.id);
+        return view ? [{ ...view, streams: r.streams }] : [];
+      }),
+    };
+  }
+
+  /**
+   * A holder's royalties: for each of its tracks and territories, the streams, the holder's
+   * share of the stream right there (a territory's own rights take precedence over worldwide
+   * ones; each day uses the rights in force that day) and the amount at the configured rate.
+   */
+  async report(viewer: Viewer, holderId: string, range: DayRange) {
+    const holder = await this.db
+      .select()
+      .from(rightsHolders)
+      .where(eq(rightsHolders.id, holderId))
+      .get();
+    if (!holder || !(viewer.role === "admin" || holder.userId === viewer.id)) {
+      throw notFound("The rights holder");
+    }
+    const holderTracks = this.db
+      .selectDistinct({ trackId: trackRights.trackId })
+      .from(trackRights)
+      .where(eq(trackRights.holderId, holderId));
+    const rights = await this.db
+      .select()
+      .from(trackRights)
+      .where(and(eq(trackRights.rightType, "stream"), inArray(trackRights.trackId, holderTracks)));
+    const rollups = await this.db
+      .select({
+        trackId: royaltyRollups.trackId,
+        title: tracks.title,
+        isrc: tracks.isrc,
+        day: royaltyRollups.day,
+        territory: royaltyRollups.territory,
+        streams: sql<number>`sum(${royaltyRollups.streams})`,
+        playedMs: sql<number>`sum(${royaltyRollups.playedMs})`,
+      })
+      .from(royaltyRollups)
+      .innerJoin(tracks, eq(tracks.id, royaltyRollups.trackId))
+      .where(
+        and(
+          inArray(royaltyRollups.trackId, holderTracks),
+          between(royaltyRollups.day, range.from, range.to),
+        ),
+      )
+      .groupBy(royaltyRollups.trackId, royaltyRollups.day, royaltyRollups.territory);
+
+    const rate = this.config.plays.ratePerStream;
+    const rows = new Map<string, ReportRow & { playedMs: number }>();
+    for (const r of rollups) {
+      const share = holderShare(rights, holderId, r.trackId, r.territory, r.day);
+      if (share <= 0) continue;
+      const key = `${r.trackId}/${r.territory}/${share}`;
+      const row = rows.get(key) ?? {
+        trackId: r.trackId,
+        title: r.title,
+        isrc: r.isrc,
+        territory: r.territory,
+        streams: 0,
+        seconds: 0,
+        playedMs: 0,
+        share,
+        amount: 0,
+      };
+      row.streams += r.streams;
+      row.playedMs += r.playedMs;
+      rows.set(key, row);
+    }
+    const items: ReportRow[] = [...rows.values()]
+      .map(({ playedMs, ...row }) => ({
+        ...row,
+        seconds: toSeconds(playedMs),
+        amount: roundMoney(row.streams * rate * row.share),
+      }))
+      .sort((a, b) => a.title.localeCompare(b.title) || a.territory.localeCompare(b.territory));
+    return {
+      holder: { id: holder.id, name: holder.name },
+      ...range,
+      currency: this.config.plays.currency,
+      ratePerStream: rate,
+      rows: items,
+      totals: {
+        streams: items.reduce((n, r) => n + r.streams, 0),
+        seconds: items.reduce((n, r) => n + r.seconds, 0),
+        amount: roundMoney(items.reduce((n, r) => n + r.amount, 0)),
+      },
+    };
+  }
+}
+
+type Right = typeof trackRights.$inferSelect;
+
+/** The holder's share of streams of a track in a territory on a day. */
+export function holderShare(
+  rights: Right[],
+  holderId: string,
+  trackId: string,
+  territory: string,
+  day: string,
+): number {
+  const noon = Date.parse(`${day}T12:00:00Z`);
+  const inForce = rights.filter(
+    (r) =>
+      r.trackId === trackId &&
+      (r.startsAt === null || r.startsAt <= noon) &&
+      (r.expiresAt === null || r.expiresAt > noon),
+  );
+  const local = inForce.filter((r) => r.territory === territory);
+  const applicable = local.length ? local : inForce.filter((r) => r.territory === WORLDWIDE);
+  return applicable.filter((r) => r.holderId === holderId).reduce((n, r) => n + r.share, 0);
+}
+
+const toSeconds = (ms: number) => Math.round(ms / 1000);
+/** Amounts to a millionth of the currency unit (per-stream rates are fractions of a cent). */
+const roundMoney = (amount: number) => Math.round(amount * 1e6) / 1e6;
+
+/** The last `days` days up to today, unless the caller names them. */
+export function dayRange(
+  from: string | undefined,
+  to: string | undefined,
+  days: number,
+  now = Date.now(),
+): DayRange {
+  const end = to ?? dayOf(now);
+  return { from: from ?? dayOf(Date.parse(`${end}T00:00:00Z`) - (days - 1) * DAY_MS), to: end };
+}

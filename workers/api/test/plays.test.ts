@@ -1,0 +1,361 @@
+import {
+  env,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
+import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
+import { Player, counterFor, grantPlayback, sendEvents, statsOf } from "./play-fixtures";
+
+let artist: Account;
+let listener: Account;
+let artistId: string;
+
+/** A fresh ready public track that anyone may stream everywhere. */
+async function newTrack(title = "Counted"): Promise<string> {
+  const id = (await createTrack(artist, artistId, { title })).id;
+  await makeReady(id);
+  await openWorldwide(id);
+  return id;
+}
+
+beforeAll(async () => {
+  artist = await accountWithRole("artist");
+  listener = await accountWithRole("listener");
+  artistId = (await createArtist(artist, "Play Band")).id;
+});
+
+describe("the 30-second threshold", () => {
+  async function playFor(durations: number[]) {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    const events = [
+      player.event("start", 0),
+      ...durations.map((ms) => player.event("progress", ms)),
+    ];
+    const outcome = await sendEvents(listener, events);
+    expect(outcome.accepted).toBe(events.length);
+    return statsOf(artist, trackId);
+  }
+
+  it("does not count 29.9 seconds", async () => {
+    const stats = await playFor([29_900]);
+    expect(stats.totals).toEqual({ streams: 0, seconds: 30 });
+  });
+
+  it("counts exactly 30 seconds as one stream", async () => {
+    expect((await playFor([30_000])).totals.streams).toBe(1);
+  });
+
+  it("counts 30 seconds split over many progress events once, however long it plays on", async () => {
+    const stats = await playFor([...Array(10).fill(3_000), ...Array(20).fill(5_000)]);
+    expect(stats.totals).toEqual({ streams: 1, seconds: 130 });
+  });
+
+  it("does not count a seek forward as played time", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    await sendEvents(listener, [
+      player.event("start", 0),
+      player.event("seek", 10_000, { positionMs: 150_000 }),
+      player.event("progress", 15_000),
+      player.event("end", 4_000, { positionMs: 180_000 }),
+    ]);
+    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 0, seconds: 29 });
+  });
+
+  it("counts a replay after the end as a new playback", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    const outcome = await sendEvents(listener, [
+      player.event("start", 0),
+      player.event("end", 40_000),
+      player.event("start", 0, { positionMs: 0 }),
+      player.event("progress", 31_000),
+      player.event("pause", 1_000),
+    ]);
+    expect(outcome.accepted).toBe(5);
+    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 2, seconds: 72 });
+  });
+});
+
+describe("playback events", () => {
+  it("answers a resent batch as duplicates and counts nothing twice", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    const batch = [
+      player.event("start", 0),
+      player.event("progress", 20_000),
+      player.event("progress", 20_000),
+    ];
+    expect((await sendEvents(listener, batch)).accepted).toBe(3);
+    const again = await sendEvents(listener, batch);
+    expect(again).toMatchObject({ accepted: 0, duplicates: 3, rejected: 0 });
+    // Half old, half new: only the new half counts.
+    const mixed = await sendEvents(listener, [batch[2], player.event("progress", 5_000)]);
+    expect(mixed).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 1, seconds: 45 });
+  });
+
+  it("refuses bad events one by one and takes the rest of the batch", async () => {
+    const trackId = await newTrack();
+    const otherTrack = await newTrack("Other");
+    const stranger = await accountWithRole("listener");
+    const mine = await grantPlayback(listener, trackId);
+    const theirs = await grantPlayback(stranger, trackId);
+    const fresh = await grantPlayback(listener, otherTrack, { ageMs: 0 });
+    const now = Date.now();
+    const good = new Player(mine.playbackId, trackId, mine.grantedAt + 1000);
+    const wrongTrack = new Player(mine.playbackId, otherTrack, mine.grantedAt + 1000);
+    const foreign = new Player(theirs.playbackId, trackId, theirs.grantedAt + 1000);
+    const unknown = new Player("pb_nope", trackId, mine.grantedAt + 1000);
+    const future = new Player(mine.playbackId, trackId, now + 5 * 60_000);
+    const ancient = new Player(mine.playbackId, trackId, now - 2 * 24 * 3600_000);
+    const lossless = new Player(mine.playbackId, trackId, mine.grantedAt + 1000, "flac");
+    const instant = new Player(fresh.playbackId, otherTrack, fresh.grantedAt);
+    const events: unknown[] = [
+      good.event("start", 0),
+      { ...good.event("progress", 1_000), type: "rewind" },
+      "not an event",
+      wrongTrack.event("start", 0),
+      foreign.event("start", 0),
+      unknown.event("start", 0),
+      future.event("start", 0),
+      ancient.event("start", 0),
+      lossless.event("start", 0),
+      instant.event("progress", 30_000),
+      good.event("progress", 25_000),
+      good.event("progress", 60_000, { gapMs: 10_000 }),
+    ];
+    const outcome = await sendEvents(listener, events);
+    expect(outcome.results.map((r) => r.code ?? r.status)).toEqual([
+      "accepted",
+      "INVALID_EVENT",
+      "INVALID_EVENT",
+      "NO_GRANT",
+      "NO_GRANT",
+      "NO_GRANT",
+      "IN_FUTURE",
+      "TOO_OLD",
+      "RENDITION_NOT_ALLOWED",
+      "PLAYED_EXCEEDS_WALL_TIME",
+      "accepted",
+      "PLAYED_EXCEEDS_WALL_TIME",
+    ]);
+    expect(outcome).toMatchObject({ accepted: 2, duplicates: 0, rejected: 10 });
+    expect(outcome.results[1]?.eventId).toEqual(expect.any(String));
+    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 0, seconds: 25 });
+  });
+
+  it("refuses an event older than one already taken for its playback", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    const early = player.event("start", 0);
+    const later = player.event("progress", 10_000);
+    await sendEvents(listener, [later]);
+    const outcome = await sendEvents(listener, [early]);
+    expect(outcome.results[0]?.code).toBe("OUT_OF_ORDER");
+  });
+
+  it("refuses whole batches that are malformed, too big or unsigned", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    const tooMany = Array.from({ length: 101 }, () => player.event("progress", 0));
+    await expectProblem(
+      await call("POST", "/v1/playback-events", {
+        token: listener.accessToken,
+        body: { events: tooMany },
+      }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectProblem(
+      await call("POST", "/v1/playback-events", {
+        token: listener.accessToken,
+        body: { events: [] },
+      }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectProblem(
+      await call("POST", "/v1/playback-events", { body: { events: [player.event("start", 0)] } }),
+      401,
+    );
+  });
+});
+
+describe("the PlayCounter Durable Object", () => {
+  it("loses nothing when evicted and rebuilt mid-playback", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    await sendEvents(listener, [player.event("start", 0), player.event("progress", 20_000)]);
+    const stub = counterFor(trackId, playbackId);
+    await evictDurableObject(stub);
+    // A new instance over the same storage knows the playback's 20 s.
+    const played = await runInDurableObject(
+      stub,
+      (_instance, state) =>
+        state.storage.sql
+          .exec<{ played_ms: number }>(
+            "SELECT played_ms FROM sessions WHERE playback_id = ?",
+            playbackId,
+          )
+          .one().played_ms,
+    );
+    expect(played).toBe(20_000);
+    await sendEvents(listener, [player.event("progress", 10_000)]);
+    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 1, seconds: 30 });
+  });
+
+  it("flushes rollups and history from its alarm, and a re-flush never double counts", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    await sendEvents(listener, [player.event("start", 0), player.event("progress", 45_000)]);
+    const stub = counterFor(trackId, playbackId);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const rollup = () =>
+      env.DB.prepare(
+        "SELECT sum(streams) AS streams, sum(played_ms) AS ms FROM royalty_rollups WHERE track_id = ?",
+      )
+        .bind(trackId)
+        .first<{ streams: number; ms: number }>();
+    expect(await rollup()).toEqual({ streams: 1, ms: 45_000 });
+    const history = () =>
+      env.DB.prepare("SELECT * FROM listening_history WHERE track_id = ?").bind(trackId).all();
+    const written = (await history()).results;
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      user_id: listener.id,
+      rendition: "aac_128",
+      territory: "ZZ",
+    });
+    // Forget that D1 has it all (as if the flush's acknowledgement was lost), flush again.
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE totals SET flushed_rev = 0");
+      state.storage.sql.exec(
+        "INSERT INTO pending_streams (id, user_id, played_at, territory, plan, rendition) VALUES (?, ?, ?, 'ZZ', 'free', 'aac_128')",
+        written[0]?.["id"],
+        listener.id,
+        written[0]?.["played_at"],
+      );
+    });
+    const again = await stub.flush();
+    expect(again).toEqual({ rollups: 1, streams: 1 });
+    expect(await rollup()).toEqual({ streams: 1, ms: 45_000 });
+    expect((await history()).results).toHaveLength(1);
+    expect(await stub.flush()).toEqual({ rollups: 0, streams: 0 });
+    // Nothing dirty is left, so no alarm is waiting.
+    expect(await runDurableObjectAlarm(stub)).toBe(false);
+  });
+});
+
+describe("sharded counters", () => {
+  it("merge to the same totals as one unsharded counter", async () => {
+    const { createDb } = await import("../src/lib/db");
+    const { PlayCounters } = await import("../src/services/play-counters");
+    const { PlaysService } = await import("../src/services/plays");
+    const viewer = {
+      id: listener.id,
+      email: listener.email,
+      displayName: "",
+      role: "listener" as const,
+      plan: "free",
+      sessionId: "",
+    };
+    const totalsWith = async (shards: number) => {
+      const trackId = await newTrack(`Sharded ${shards}`);
+      const counters = new PlayCounters(env.PLAY_COUNTER, shards);
+      const plays = new PlaysService(createDb(env.DB), counters);
+      // 24 playbacks from three territories, 10 to 70 seconds each.
+      for (let i = 0; i < 24; i++) {
+        const country = ["DE", "FR", "JP"][i % 3] ?? "DE";
+        const { playbackId, grantedAt } = await grantPlayback(listener, trackId, { country });
+        const player = new Player(playbackId, trackId, grantedAt + 1000);
+        const events = [player.event("start", 0)];
+        for (let s = 0; s < 1 + (i % 7); s++) events.push(player.event("progress", 10_000));
+        const outcome = await plays.record(viewer, events);
+        expect(outcome.accepted).toBe(events.length);
+      }
+      await counters.flush([trackId]);
+      const shardsUsed = await env.DB.prepare(
+        "SELECT count(DISTINCT shard) AS n FROM royalty_rollups WHERE track_id = ?",
+      )
+        .bind(trackId)
+        .first<{ n: number }>();
+      const rows = await env.DB.prepare(
+        `SELECT day, territory, plan, rendition, sum(streams) AS streams, sum(played_ms) AS ms
+         FROM royalty_rollups WHERE track_id = ? GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+      )
+        .bind(trackId)
+        .all();
+      return { shardsUsed: shardsUsed?.n, rows: rows.results };
+    };
+    const single = await totalsWith(1);
+    const sharded = await totalsWith(8);
+    expect(single.shardsUsed).toBe(1);
+    expect(sharded.shardsUsed).toBeGreaterThan(1);
+    expect(sharded.rows).toEqual(single.rows);
+    // Playbacks with 3 or more progress events (16 of the 24) pass 30 s; every territory is there.
+    expect(single.rows.map((r) => r["territory"])).toEqual(["DE", "FR", "JP"]);
+    expect(single.rows.reduce((n, r) => n + Number(r["streams"]), 0)).toBe(16);
+  });
+});
+
+describe("listening history", () => {
+  it("lists the caller's counted streams, newest first, paginated, and no one else's", async () => {
+    const fan = await accountWithRole("listener");
+    const played: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const trackId = await newTrack(`History ${i}`);
+      const { playbackId, grantedAt } = await grantPlayback(fan, trackId, {
+        ageMs: 600_000 - i * 60_000,
+      });
+      const player = new Player(playbackId, trackId, grantedAt + 1000);
+      await sendEvents(fan, [player.event("start", 0), player.event("progress", 35_000)]);
+      await counterFor(trackId, playbackId).flush();
+      played.push(trackId);
+    }
+    const first = await callJson<{
+      items: { trackId: string; track: { title: string } | null }[];
+      nextCursor: string | null;
+    }>("GET", "/v1/me/history?limit=2", 200, { token: fan.accessToken });
+    expect(first.items.map((i) => i.trackId)).toEqual([played[2], played[1]]);
+    expect(first.items[0]?.track?.title).toBe("History 2");
+    const second = await callJson<{ items: { trackId: string }[]; nextCursor: string | null }>(
+      "GET",
+      `/v1/me/history?limit=2&cursor=${first.nextCursor ?? ""}`,
+      200,
+      { token: fan.accessToken },
+    );
+    expect(second.items.map((i) => i.trackId)).toEqual([played[0]]);
+    expect(second.nextCursor).toBeNull();
+    // A track made private since is still listed, without its details.
+    await env.DB.prepare("UPDATE tracks SET visibility = 'private' WHERE id = ?")
+      .bind(played[2])
+      .run();
+    const after = await callJson<{ items: { trackId: string; track: unknown }[] }>(
+      "GET",
+      "/v1/me/history",
+      200,
+      {
+        token: fan.accessToken,
+      },
+    );
+    expect(after.items[0]).toMatchObject({ trackId: played[2], track: null });
+    const others = await callJson<{ items: unknown[] }>("GET", "/v1/me/history", 200, {
+      token: (await accountWithRole("listener")).accessToken,
+    });
+    expect(others.items).toEqual([]);
+    await expectProblem(await call("GET", "/v1/me/history"), 401);
+  });
+});
