@@ -15,6 +15,7 @@ CREATE TABLE `playbacks` (
 	`track_id` text NOT NULL,
 	`territory` text NOT NULL,
 	`plan` text NOT NULL,
+	`shard` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
@@ -22,6 +23,7 @@ CREATE TABLE `playbacks` (
 );
 --> statement-breakpoint
 CREATE INDEX `playbacks_expiry_idx` ON `playbacks` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `playbacks_track_idx` ON `playbacks` (`track_id`,`shard`);--> statement-breakpoint
 CREATE TABLE `royalty_rollups` (
 	`track_id` text NOT NULL,
 	`day` text NOT NULL,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { signTagged, verifyTagged } from "./playback-token";
 import { RENDITIONS } from "./renditions";
 
 /** A playback counts as one stream once this much audio has actually played. */
@@ -27,12 +28,49 @@ export const PLAY_EVENT_TYPES = [
 ] as const;
 export type PlayEventType = (typeof PLAY_EVENT_TYPES)[number];
 
+/**
+ * What a playback id vouches for. The api signs it when it grants playback, so checking an
+ * event's grant costs an HMAC, not a database read: user, track, the territory and plan at
+ * grant time, the counter shard, and when it was granted (ms).
+ */
+export const PlaybackIdClaimsSchema = z.object({
+  sub: z.string().min(1),
+  trk: z.string().min(1),
+  ter: z.string().length(2),
+  pln: z.string().min(1),
+  shd: z.number().int().min(0),
+  iat: z.number().int(),
+  /** Random: two grants in the same millisecond still differ. */
+  n: z.string().min(8),
+});
+export type PlaybackIdClaims = z.infer<typeof PlaybackIdClaimsSchema>;
+
+const PLAYBACK_ID_TAG = "pb1";
+export const PLAYBACK_ID_MAX_LENGTH = 512;
+
+export function signPlaybackId(
+  claims: PlaybackIdClaims,
+  kid: string,
+  keys: Readonly<Record<string, string>>,
+): Promise<string> {
+  return signTagged(PLAYBACK_ID_TAG, PlaybackIdClaimsSchema.parse(claims), kid, keys);
+}
+
+/** The grant a playback id stands for, or null if it is not one we signed. */
+export async function verifyPlaybackId(
+  playbackId: string,
+  keys: Readonly<Record<string, string>>,
+): Promise<PlaybackIdClaims | null> {
+  const checked = await verifyTagged(PLAYBACK_ID_TAG, playbackId, keys, PlaybackIdClaimsSchema);
+  return checked.ok ? checked.payload : null;
+}
+
 const renditionIds = RENDITIONS.map((r) => r.id) as [string, ...string[]];
 
 /** One event as a player sends it. */
 export const PlayEventSchema = z.object({
   eventId: z.uuid(),
-  playbackId: z.string().min(1).max(64),
+  playbackId: z.string().min(1).max(PLAYBACK_ID_MAX_LENGTH),
   trackId: z.string().min(1).max(64),
   type: z.enum(PLAY_EVENT_TYPES),
   positionMs: z.number().int().min(0).max(86_400_000),
@@ -75,7 +113,7 @@ export const CounterBatchSchema = z.object({
       z.object({
         index: z.number().int().min(0),
         eventId: z.uuid(),
-        playbackId: z.string().min(1),
+        playbackId: z.string().min(1).max(PLAYBACK_ID_MAX_LENGTH),
         type: z.enum(PLAY_EVENT_TYPES),
         playedMs: z.number().int().min(0),
         rendition: z.string().min(1),

@@ -64,31 +64,36 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-/** Signs claims with the key `kid` of `keys`. */
-export async function signPlaybackToken(
-  claims: PlaybackClaims,
+/**
+ * Signs a JSON payload as `<tag>.<kid>.<base64url JSON>.<base64url HMAC-SHA256>`; the tag is
+ * signed too, so a value minted for one purpose never passes for another.
+ */
+export async function signTagged(
+  tag: string,
+  payload: unknown,
   kid: string,
   keys: Readonly<Record<string, string>>,
 ): Promise<string> {
   const secret = keys[kid];
   if (!secret || !/^[A-Za-z0-9_-]+$/.test(kid))
     throw new Error(`playback key ${kid} is not configured`);
-  const body = `${VERSION}.${kid}.${toBase64Url(encoder.encode(JSON.stringify(PlaybackClaimsSchema.parse(claims))))}`;
+  const body = `${tag}.${kid}.${toBase64Url(encoder.encode(JSON.stringify(payload)))}`;
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(body));
   return `${body}.${toBase64Url(new Uint8Array(signature))}`;
 }
 
 /**
- * Verifies a token: known key id, signature (WebCrypto's HMAC verify compares in constant
- * time), claims shape, expiry and, when the token names one, the client IP.
+ * Checks a value made by `signTagged` with `tag`: known key id, then the signature
+ * (WebCrypto's HMAC verify compares in constant time), then the payload against `schema`.
  */
-export async function verifyPlaybackToken(
-  token: string,
+export async function verifyTagged<T>(
+  tag: string,
+  value: string,
   keys: Readonly<Record<string, string>>,
-  options: { nowSeconds?: number; clientIp?: string } = {},
-): Promise<{ ok: true; claims: PlaybackClaims } | { ok: false; refusal: TokenRefusal }> {
-  const parts = token.split(".");
-  if (parts.length !== 4 || parts[0] !== VERSION) return { ok: false, refusal: "malformed" };
+  schema: z.ZodType<T>,
+): Promise<{ ok: true; payload: T } | { ok: false; refusal: TokenRefusal }> {
+  const parts = value.split(".");
+  if (parts.length !== 4 || parts[0] !== tag) return { ok: false, refusal: "malformed" };
   const [, kid = "", payload = "", signatureText = ""] = parts;
   const secret = keys[kid];
   if (!secret) return { ok: false, refusal: "unknown_kid" };
@@ -99,15 +104,34 @@ export async function verifyPlaybackToken(
     "HMAC",
     await hmacKey(secret),
     signature,
-    encoder.encode(`${VERSION}.${kid}.${payload}`),
+    encoder.encode(`${tag}.${kid}.${payload}`),
   );
   if (!valid) return { ok: false, refusal: "bad_signature" };
-  let claims: PlaybackClaims;
   try {
-    claims = PlaybackClaimsSchema.parse(JSON.parse(new TextDecoder().decode(payloadBytes)));
+    return { ok: true, payload: schema.parse(JSON.parse(new TextDecoder().decode(payloadBytes))) };
   } catch {
     return { ok: false, refusal: "malformed" };
   }
+}
+
+/** Signs claims with the key `kid` of `keys`. */
+export async function signPlaybackToken(
+  claims: PlaybackClaims,
+  kid: string,
+  keys: Readonly<Record<string, string>>,
+): Promise<string> {
+  return signTagged(VERSION, PlaybackClaimsSchema.parse(claims), kid, keys);
+}
+
+/** Verifies a token: signature and claims, expiry and, when the token names one, the client IP. */
+export async function verifyPlaybackToken(
+  token: string,
+  keys: Readonly<Record<string, string>>,
+  options: { nowSeconds?: number; clientIp?: string } = {},
+): Promise<{ ok: true; claims: PlaybackClaims } | { ok: false; refusal: TokenRefusal }> {
+  const checked = await verifyTagged(VERSION, token, keys, PlaybackClaimsSchema);
+  if (!checked.ok) return checked;
+  const claims = checked.payload;
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   if (claims.exp <= now) return { ok: false, refusal: "expired" };
   if (claims.ip !== undefined && claims.ip !== options.clientIp)

@@ -1,5 +1,10 @@
 import { env } from "cloudflare:test";
-import { counterName, shardOf, type PlayEventType } from "@edge-music/core/play-events";
+import {
+  counterName,
+  signPlaybackId,
+  verifyPlaybackId,
+  type PlayEventType,
+} from "@edge-music/core/play-events";
 import { callJson, type Account } from "./helpers";
 
 export type Outcome = {
@@ -28,11 +33,16 @@ export async function grantPlayback(
       headers: options.country ? { "X-Dev-Country": options.country } : {},
     },
   );
+  // Backdate the grant: re-sign its id with an earlier grant time, as if granted back then.
+  const keys = JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>;
+  const claims = await verifyPlaybackId(grant.playbackId, keys);
+  if (!claims) throw new Error("the grant's playbackId does not verify");
   const grantedAt = Date.now() - (options.ageMs ?? 10 * 60_000);
-  await env.DB.prepare("UPDATE playbacks SET created_at = ? WHERE id = ?")
-    .bind(grantedAt, grant.playbackId)
+  const playbackId = await signPlaybackId({ ...claims, iat: grantedAt }, "p1", keys);
+  await env.DB.prepare("UPDATE playbacks SET id = ?, created_at = ? WHERE id = ?")
+    .bind(playbackId, grantedAt, grant.playbackId)
     .run();
-  return { playbackId: grant.playbackId, grantedAt };
+  return { playbackId, grantedAt };
 }
 
 /** Builds the events a player would send: each one `playedMs` (or `gapMs`) after the last. */
@@ -76,12 +86,12 @@ export function sendEvents(listener: Account, events: unknown[]): Promise<Outcom
   });
 }
 
-/** The counter a playback's events go to (the configured shard count). */
-export function counterFor(trackId: string, playbackId: string) {
-  const shards = Number(env.PLAY_COUNTER_SHARDS);
-  return env.PLAY_COUNTER.get(
-    env.PLAY_COUNTER.idFromName(counterName(trackId, shardOf(playbackId, shards))),
-  );
+/** The counter a playback's events go to (the shard its grant names). */
+export async function counterFor(trackId: string, playbackId: string) {
+  const grant = await env.DB.prepare("SELECT shard FROM playbacks WHERE id = ?")
+    .bind(playbackId)
+    .first<{ shard: number }>();
+  return env.PLAY_COUNTER.get(env.PLAY_COUNTER.idFromName(counterName(trackId, grant?.shard ?? 0)));
 }
 
 /** Streams and seconds of a track as its stats endpoint reports them (counters flushed). */

@@ -40,7 +40,7 @@ async function play(listener: Account, trackId: string, country: string, seconds
     player.event("end", 0),
   ]);
   expect(outcome.accepted).toBe(3);
-  await counterFor(trackId, playbackId).flush();
+  await (await counterFor(trackId, playbackId)).flush();
 }
 
 type Report = {

@@ -287,10 +287,15 @@ export const playbacks = sqliteTable(
       .references(() => tracks.id, { onDelete: "cascade" }),
     territory: text("territory").notNull(),
     plan: text("plan").notNull(),
+    /** Which of the track's counters takes this playback's events (hot tracks have several). */
+    shard: integer("shard").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
   },
-  (t) => [index("playbacks_expiry_idx").on(t.expiresAt)],
+  (t) => [
+    index("playbacks_expiry_idx").on(t.expiresAt),
+    index("playbacks_track_idx").on(t.trackId, t.shard),
+  ],
 );
 
 /**

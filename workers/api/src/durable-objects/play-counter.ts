@@ -8,8 +8,33 @@ import {
   type CounterEvent,
   type PlayEventResult,
 } from "@edge-music/core/play-events";
-import { COUNTER_SCHEMA, type SessionRow } from "./play-counter-schema";
+import { COUNTER_SCHEMA, type SessionRow, type TotalsRow } from "./play-counter-schema";
 import { flushCounter } from "./play-counter-flush";
+
+/** What one batch changes, written once at its end. */
+class BatchChanges {
+  constructor(readonly trackId: string) {}
+
+  readonly sessions = new Map<string, SessionRow>();
+  readonly totals = new Map<string, Omit<TotalsRow, "rev">>();
+
+  add(e: CounterEvent, streams: number) {
+    if (e.playedMs === 0 && streams === 0) return;
+    const day = dayOf(e.occurredAt);
+    const key = `${day}|${e.territory}|${e.plan}|${e.rendition}`;
+    const row = this.totals.get(key) ?? {
+      day,
+      territory: e.territory,
+      plan: e.plan,
+      rendition: e.rendition,
+      streams: 0,
+      played_ms: 0,
+    };
+    row.streams += streams;
+    row.played_ms += e.playedMs;
+    this.totals.set(key, row);
+  }
+}
 
 /** Counter rows for days this old are dropped once flushed: no accepted event can reach them. */
 const TOTALS_RETENTION_MS = 3 * 24 * 3600 * 1000;
@@ -22,6 +47,8 @@ const TOTALS_RETENTION_MS = 3 * 24 * 3600 * 1000;
 export class PlayCounter extends DurableObject<Env> {
   #sql: SqlStorage;
   #alarmPending = false;
+  /** Whether this instance has recorded its track and shard (the flush needs them). */
+  #named = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -36,12 +63,18 @@ export class PlayCounter extends DurableObject<Env> {
     // Within one playback, events apply in the order they happened.
     const ordered = [...batch.events].sort((a, b) => a.occurredAt - b.occurredAt);
     const results = this.ctx.storage.transactionSync(() => {
-      this.#sql.exec(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('track', ?), ('shard', ?)",
-        batch.trackId,
-        String(batch.shard),
-      );
-      return ordered.map((event) => this.#apply(event, now));
+      if (!this.#named) {
+        this.#sql.exec(
+          "INSERT OR IGNORE INTO meta (key, value) VALUES ('track', ?), ('shard', ?)",
+          batch.trackId,
+          String(batch.shard),
+        );
+        this.#named = true;
+      }
+      const changes = new BatchChanges(batch.trackId);
+      const applied = ordered.map((event) => this.#apply(event, now, changes));
+      this.#write(changes);
+      return applied;
     });
     if (results.some((r) => r.status === "accepted")) await this.#scheduleFlush(now);
     return results.sort((a, b) => a.index - b.index);
@@ -71,34 +104,24 @@ export class PlayCounter extends DurableObject<Env> {
     if (dirty > 0) await this.#scheduleFlush(now);
   }
 
-  #apply(e: CounterEvent, now: number): PlayEventResult {
+  #apply(e: CounterEvent, now: number, changes: BatchChanges): PlayEventResult {
     const base = { index: e.index, eventId: e.eventId };
-    if (
-      this.#sql.exec("SELECT 1 FROM seen_events WHERE event_id = ?", e.eventId).toArray().length
-    ) {
-      return { ...base, status: "duplicate" };
-    }
-    const found = this.#sql
-      .exec<SessionRow>("SELECT * FROM sessions WHERE playback_id = ?", e.playbackId)
-      .toArray()[0];
-    let s: SessionRow = found ?? {
-      playback_id: e.playbackId,
-      seq: 0,
-      played_ms: 0,
-      total_ms: 0,
-      counted: 0,
-      ended: 0,
-      last_at: null,
-      updated_at: now,
+    // Claim the id first: one statement for the common case, undone if the event is refused.
+    const claimed = this.#sql.exec(
+      "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)",
+      e.eventId,
+      now,
+    ).rowsWritten;
+    if (!claimed) return { ...base, status: "duplicate" };
+    const refuse = (code: "OUT_OF_ORDER" | "PLAYED_EXCEEDS_WALL_TIME", reason: string) => {
+      this.#sql.exec("DELETE FROM seen_events WHERE event_id = ?", e.eventId);
+      return { ...base, status: "rejected" as const, code, reason };
     };
+    let s = changes.sessions.get(e.playbackId) ?? this.#session(e.playbackId, now);
     // Playing again after the end is a new playback of the same grant.
     if (s.ended) s = { ...s, seq: s.seq + 1, played_ms: 0, counted: 0, ended: 0 };
     if (s.last_at !== null && e.occurredAt < s.last_at) {
-      return this.#refuse(
-        base,
-        "OUT_OF_ORDER",
-        "Older than an event already taken for this playback.",
-      );
+      return refuse("OUT_OF_ORDER", "Older than an event already taken for this playback.");
     }
     // Played time can exceed neither the time since the previous event nor, over the whole
     // playback, the server's time since the grant (so invented timestamps gain nothing).
@@ -107,63 +130,78 @@ export class PlayCounter extends DurableObject<Env> {
       e.playedMs > sincePrevious + PLAYED_TOLERANCE_MS ||
       s.total_ms + e.playedMs > now - e.grantedAt + PLAYED_TOLERANCE_MS
     ) {
-      return this.#refuse(
-        base,
+      return refuse(
         "PLAYED_EXCEEDS_WALL_TIME",
         `playedMs ${e.playedMs} is more than the time that passed.`,
       );
     }
-    s.played_ms += e.playedMs;
-    s.total_ms += e.playedMs;
-    s.last_at = e.occurredAt;
-    s.updated_at = now;
-    if (e.type === "end" || e.type === "skip") s.ended = 1;
+    s = {
+      ...s,
+      played_ms: s.played_ms + e.playedMs,
+      total_ms: s.total_ms + e.playedMs,
+      last_at: e.occurredAt,
+      updated_at: now,
+      ended: e.type === "end" || e.type === "skip" ? 1 : 0,
+    };
     const counts = !s.counted && s.played_ms >= STREAM_THRESHOLD_MS;
     if (counts) s.counted = 1;
-    this.#addToTotals(e, counts ? 1 : 0);
-    if (counts) this.#countStream(e, s.seq);
-    this.#sql.exec(
-      `INSERT OR REPLACE INTO sessions (playback_id, seq, played_ms, total_ms, counted, ended, last_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      s.playback_id,
-      s.seq,
-      s.played_ms,
-      s.total_ms,
-      s.counted,
-      s.ended,
-      s.last_at,
-      s.updated_at,
-    );
-    this.#sql.exec("INSERT INTO seen_events (event_id, seen_at) VALUES (?, ?)", e.eventId, now);
+    changes.sessions.set(e.playbackId, s);
+    changes.add(e, counts ? 1 : 0);
+    if (counts) this.#countStream(e, s.seq, changes.trackId);
     return { ...base, status: "accepted" };
   }
 
-  #refuse(
-    base: { index: number; eventId: string },
-    code: "OUT_OF_ORDER" | "PLAYED_EXCEEDS_WALL_TIME",
-    reason: string,
-  ): PlayEventResult {
-    return { ...base, status: "rejected", code, reason };
-  }
-
-  #addToTotals(e: CounterEvent, streams: number) {
-    if (e.playedMs === 0 && streams === 0) return;
-    this.#sql.exec(
-      `INSERT INTO totals (day, territory, plan, rendition, streams, played_ms, rev, flushed_rev)
-       VALUES (?, ?, ?, ?, ?, ?, 1, 0)
-       ON CONFLICT (day, territory, plan, rendition) DO UPDATE SET
-         streams = streams + excluded.streams, played_ms = played_ms + excluded.played_ms, rev = rev + 1`,
-      dayOf(e.occurredAt),
-      e.territory,
-      e.plan,
-      e.rendition,
-      streams,
-      e.playedMs,
+  #session(playbackId: string, now: number): SessionRow {
+    return (
+      this.#sql
+        .exec<SessionRow>("SELECT * FROM sessions WHERE playback_id = ?", playbackId)
+        .toArray()[0] ?? {
+        playback_id: playbackId,
+        seq: 0,
+        played_ms: 0,
+        total_ms: 0,
+        counted: 0,
+        ended: 0,
+        last_at: null,
+        updated_at: now,
+      }
     );
   }
 
+  /** One write per playback and per totals row touched by the batch. */
+  #write(changes: BatchChanges) {
+    for (const s of changes.sessions.values()) {
+      this.#sql.exec(
+        `INSERT OR REPLACE INTO sessions (playback_id, seq, played_ms, total_ms, counted, ended, last_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        s.playback_id,
+        s.seq,
+        s.played_ms,
+        s.total_ms,
+        s.counted,
+        s.ended,
+        s.last_at,
+        s.updated_at,
+      );
+    }
+    for (const t of changes.totals.values()) {
+      this.#sql.exec(
+        `INSERT INTO totals (day, territory, plan, rendition, streams, played_ms, rev, flushed_rev)
+         VALUES (?, ?, ?, ?, ?, ?, 1, 0)
+         ON CONFLICT (day, territory, plan, rendition) DO UPDATE SET
+           streams = streams + excluded.streams, played_ms = played_ms + excluded.played_ms, rev = rev + 1`,
+        t.day,
+        t.territory,
+        t.plan,
+        t.rendition,
+        t.streams,
+        t.played_ms,
+      );
+    }
+  }
+
   /** A playback just passed the threshold: one stream for history and analytics. */
-  #countStream(e: CounterEvent, seq: number) {
+  #countStream(e: CounterEvent, seq: number, trackId: string) {
     this.#sql.exec(
       `INSERT OR IGNORE INTO pending_streams (id, user_id, played_at, territory, plan, rendition)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -176,17 +214,10 @@ export class PlayCounter extends DurableObject<Env> {
     );
     // Analytics Engine writes are fire-and-forget; nothing personal goes there.
     this.env.PLAYS_ANALYTICS?.writeDataPoint({
-      indexes: [this.#trackId()],
-      blobs: [this.#trackId(), e.territory, e.plan, e.rendition],
+      indexes: [trackId],
+      blobs: [trackId, e.territory, e.plan, e.rendition],
       doubles: [1, e.occurredAt],
     });
-  }
-
-  #trackId(): string {
-    return (
-      this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'track'").toArray()[0]
-        ?.value ?? ""
-    );
   }
 
   async #scheduleFlush(now: number) {

@@ -31,6 +31,7 @@ const ConfigSchema = z.object({
   PLAYBACK_KEYS: z.string().min(2),
   PLAYBACK_ACTIVE_KID: z.string().min(1),
   PLAY_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64),
+  PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
   ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
   ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
 });
@@ -52,7 +53,12 @@ export type Config = {
     transcoderSecret: string;
   };
   playback: { gateOrigin: string; keys: Record<string, string>; activeKid: string };
-  plays: { counterShards: number; ratePerStream: number; currency: string };
+  plays: {
+    counterShards: number;
+    hotTrackStreams: number;
+    ratePerStream: number;
+    currency: string;
+  };
 };
 
 const cache = new WeakMap<Env, Config>();
@@ -99,6 +105,7 @@ export function readConfig(env: Env): Config {
     },
     plays: {
       counterShards: raw.PLAY_COUNTER_SHARDS,
+      hotTrackStreams: raw.PLAY_COUNTER_HOT_STREAMS,
       ratePerStream: raw.ROYALTY_RATE_PER_STREAM,
       currency: raw.ROYALTY_CURRENCY,
     },

@@ -10,6 +10,10 @@ export const UPLOAD_CLEANUP_CRON = "*/15 * * * *";
 /** Sessions revoked or expired this long ago are deleted, with their refresh tokens. */
 export const ENDED_SESSION_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
+/** Popularity follows the rollups: recent changes every 15 minutes, a 30-day sweep daily (decay). */
+const POPULARITY_OVERLAP_MS = 16 * 60 * 1000;
+const POPULARITY_SWEEP_MS = 30 * 24 * 3600 * 1000;
+
 /** The crons: housekeeping that no request path should pay for. */
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {
   const config = readConfig(env);
@@ -17,9 +21,23 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
   if (controller.cron === UPLOAD_CLEANUP_CRON) {
     const dryRun = env.CLEANUP_DRY_RUN === "true";
     const removed = await cleanupUploads(createDb(env.DB), env, config, services.ingest, dryRun);
-    log("info", "upload cleanup", { cron: controller.cron, dryRun, ...removed });
+    const popular = await services.royalties.refreshPopularity(
+      services.tracks,
+      Date.now() - POPULARITY_OVERLAP_MS,
+    );
+    log("info", "upload cleanup", { cron: controller.cron, dryRun, ...removed, popular });
     return;
   }
   const purged = await services.auth.purgeEndedSessions(ENDED_SESSION_RETENTION_MS);
-  log("info", "scheduled housekeeping", { cron: controller.cron, purgedSessions: purged });
+  const grants = await services.plays.purgeGrants();
+  const popular = await services.royalties.refreshPopularity(
+    services.tracks,
+    Date.now() - POPULARITY_SWEEP_MS,
+  );
+  log("info", "scheduled housekeeping", {
+    cron: controller.cron,
+    purgedSessions: purged,
+    purgedGrants: grants,
+    popular,
+  });
 }

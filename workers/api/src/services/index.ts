@@ -21,7 +21,7 @@ export function buildServices(env: Env, config: Config) {
   const db = createDb(env.DB);
   const genres = new GenreService(db);
   const rights = new RightsService(db);
-  const counters = new PlayCounters(env.PLAY_COUNTER, config.plays.counterShards);
+  const counters = new PlayCounters(env.PLAY_COUNTER);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),
@@ -33,7 +33,7 @@ export function buildServices(env: Env, config: Config) {
     ingest: new IngestService(db, config, env, genres),
     playback: new PlaybackService(db, config, rights),
     rights,
-    plays: new PlaysService(db, counters),
+    plays: new PlaysService(db, counters, config.playback.keys),
     royalties: new RoyaltyService(db, config, counters),
   };
 }

@@ -1,23 +1,16 @@
 import { counterName, type CounterBatch, type PlayEventResult } from "@edge-music/core/play-events";
 
-/** The PlayCounter Durable Objects of every track, `shards` per track. */
+/** The PlayCounter Durable Objects: one per track, or several for a hot track (by grant). */
 export class PlayCounters {
-  constructor(
-    private readonly namespace: Env["PLAY_COUNTER"],
-    readonly shards: number,
-  ) {}
+  constructor(private readonly namespace: Env["PLAY_COUNTER"]) {}
 
   record(batch: CounterBatch): Promise<PlayEventResult[]> {
     return this.#stub(batch.trackId, batch.shard).record(batch);
   }
 
-  /** Has every shard of these tracks write its latest totals to D1 (before a read). */
-  async flush(trackIds: string[]): Promise<void> {
-    await Promise.all(
-      trackIds.flatMap((trackId) =>
-        Array.from({ length: this.shards }, (_, shard) => this.#stub(trackId, shard).flush()),
-      ),
-    );
+  /** Has these counters of a track write their latest totals to D1 (before a read). */
+  async flush(trackId: string, shards: number[]): Promise<void> {
+    await Promise.all(shards.map((shard) => this.#stub(trackId, shard).flush()));
   }
 
   #stub(trackId: string, shard: number) {

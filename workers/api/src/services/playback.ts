@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { assetVersions, playbacks, tracks, users } from "@edge-music/core/db/schema";
-import { UNKNOWN_TERRITORY } from "@edge-music/core/play-events";
+import { UNKNOWN_TERRITORY, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
 import { ASSET_FILES, PLAN_MAX_RENDITION_RANK, RENDITIONS } from "@edge-music/core/renditions";
 import type { Viewer } from "../app-env";
@@ -58,17 +58,34 @@ export class PlaybackService {
       this.config.playback.activeKid,
       this.config.playback.keys,
     );
-    // The grant's id goes on every playback event; territory and plan are fixed now.
-    const playbackId = newId("pb");
-    await this.db.insert(playbacks).values({
-      id: playbackId,
+    // The grant's id goes on every playback event and vouches for who, what, where and on
+    // which plan; a hot track's playbacks spread over several counters.
+    const { counterShards, hotTrackStreams } = this.config.plays;
+    const nonce = newId("n");
+    const grant = {
       userId: viewer.id,
       trackId: track.id,
       territory: territory ?? UNKNOWN_TERRITORY,
       plan: viewer.plan,
+      shard: shardOf(nonce, track.popularity >= hotTrackStreams ? counterShards : 1),
       createdAt: nowMs,
       expiresAt: exp * 1000,
-    });
+    };
+    const playbackId = await signPlaybackId(
+      {
+        sub: grant.userId,
+        trk: grant.trackId,
+        ter: grant.territory,
+        pln: grant.plan,
+        shd: grant.shard,
+        iat: grant.createdAt,
+        n: nonce,
+      },
+      this.config.playback.activeKid,
+      this.config.playback.keys,
+    );
+    // Kept so reads know which counters hold a track's recent plays.
+    await this.db.insert(playbacks).values({ id: playbackId, ...grant });
     const base = `${this.config.playback.gateOrigin}/p/${token}/`;
     // Progressive download: the best AAC the plan allows, one file with byte ranges.
     const progressive = [...allowed].reverse().find((r) => r.id.startsWith("aac_"));

@@ -1,10 +1,10 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, lt } from "drizzle-orm";
 import { listeningHistory, playbacks, tracks } from "@edge-music/core/db/schema";
 import {
   PLAY_EVENT_MAX_AGE_MS,
   PLAY_EVENT_MAX_FUTURE_MS,
   PlayEventSchema,
-  shardOf,
+  verifyPlaybackId,
   type CounterBatch,
   type PlayEvent,
   type PlayEventRefusal,
@@ -19,7 +19,7 @@ import type { PlayCounters } from "./play-counters";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { isTrackReadable } from "./visibility";
 
-type Grant = typeof playbacks.$inferSelect;
+type Grant = { trackId: string; territory: string; plan: string; shard: number; createdAt: number };
 
 export type PlayEventsOutcome = {
   accepted: number;
@@ -36,6 +36,7 @@ export class PlaysService {
   constructor(
     private readonly db: Db,
     private readonly counters: PlayCounters,
+    private readonly keys: Readonly<Record<string, string>>,
   ) {}
 
   async record(viewer: Viewer, events: unknown[], now = Date.now()): Promise<PlayEventsOutcome> {
@@ -77,7 +78,7 @@ export class PlaysService {
         results.push(refuse(index, event.eventId, ...(refusal ?? NO_GRANT)));
         continue;
       }
-      const shard = shardOf(event.playbackId, this.counters.shards);
+      const shard = grant.shard;
       const key = `${event.trackId}/${shard}`;
       const batch = batches.get(key) ?? { version: 1, trackId: event.trackId, shard, events: [] };
       batch.events.push({
@@ -148,15 +149,32 @@ export class PlaysService {
     );
   }
 
+  /** Deletes grants whose events can no longer arrive (expired over a day ago). */
+  async purgeGrants(now = Date.now()): Promise<number> {
+    const gone = await this.db
+      .delete(playbacks)
+      .where(lt(playbacks.expiresAt, now - PLAY_EVENT_MAX_AGE_MS))
+      .returning({ id: playbacks.id });
+    return gone.length;
+  }
+
   /** The caller's own grants among these ids; anyone else's look like no grant at all. */
   async #grants(viewer: Viewer, ids: string[]): Promise<Map<string, Grant>> {
-    const unique = [...new Set(ids)];
-    if (!unique.length) return new Map();
-    const rows = await this.db
-      .select()
-      .from(playbacks)
-      .where(and(inArray(playbacks.id, unique), eq(playbacks.userId, viewer.id)));
-    return new Map(rows.map((g) => [g.id, g]));
+    const grants = new Map<string, Grant>();
+    await Promise.all(
+      [...new Set(ids)].map(async (id) => {
+        const claims = await verifyPlaybackId(id, this.keys);
+        if (claims?.sub !== viewer.id) return;
+        grants.set(id, {
+          trackId: claims.trk,
+          territory: claims.ter,
+          plan: claims.pln,
+          shard: claims.shd,
+          createdAt: claims.iat,
+        });
+      }),
+    );
+    return grants;
   }
 }
 

@@ -1,6 +1,7 @@
-import { and, asc, between, desc, eq, gte, inArray, sql } from "drizzle-orm";
+import { and, asc, between, desc, eq, gt, gte, inArray, sql } from "drizzle-orm";
 import {
   artists,
+  playbacks,
   rightsHolders,
   royaltyRollups,
   trackRights,
@@ -12,6 +13,7 @@ import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/problem";
 import type { PlayCounters } from "./play-counters";
+import type { TrackService } from "./tracks";
 import { WORLDWIDE } from "./rights";
 import { selectTracks, toTrackView } from "./track-view";
 import { trackListed } from "./visibility";
@@ -53,8 +55,16 @@ export class RoyaltyService {
       track &&
       (viewer.role === "admin" || track.ownerId === viewer.id || track.artistOwner === viewer.id);
     if (!manages) throw notFound("The track");
-    // The counters hold the last few seconds of plays; have them write it all first.
-    await this.counters.flush([trackId]);
+    // The counters hold the last few seconds of plays; have those with live grants (the
+    // others flushed long ago) write it all first.
+    const live = await this.db
+      .selectDistinct({ shard: playbacks.shard })
+      .from(playbacks)
+      .where(eq(playbacks.trackId, trackId));
+    await this.counters.flush(
+      trackId,
+      live.map((p) => p.shard),
+    );
     const rows = await this.db
       .select({
         day: royaltyRollups.day,
@@ -122,6 +132,32 @@ export class RoyaltyService {
         return view ? [{ ...view, streams: r.streams }] : [];
       }),
     };
+  }
+
+  /**
+   * Sets the popularity (streams over the last 28 days) of every track whose rollups changed
+   * since `changedSince`; search ranks by it. Returns how many tracks were updated.
+   */
+  async refreshPopularity(
+    trackService: TrackService,
+    changedSince: number,
+    now = Date.now(),
+  ): Promise<number> {
+    const since = dayOf(now - (TOP_TRACKS_WINDOW_DAYS - 1) * DAY_MS);
+    const changed = this.db
+      .selectDistinct({ trackId: royaltyRollups.trackId })
+      .from(royaltyRollups)
+      .where(gt(royaltyRollups.updatedAt, changedSince));
+    const rows = await this.db
+      .select({
+        trackId: royaltyRollups.trackId,
+        streams: sql<number>`sum(CASE WHEN ${royaltyRollups.day} >= ${since} THEN ${royaltyRollups.streams} ELSE 0 END)`,
+      })
+      .from(royaltyRollups)
+      .where(inArray(royaltyRollups.trackId, changed))
+      .groupBy(royaltyRollups.trackId);
+    for (const row of rows) await trackService.setPopularity(row.trackId, row.streams);
+    return rows.length;
   }
 
   /**
