@@ -1,4 +1,5 @@
 import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { createRouter } from "./lib/router";
 import { log } from "./lib/log";
@@ -20,6 +21,9 @@ import { devStorageRoutes } from "./routes/dev-storage";
 import { historyRoutes, playEventRoutes } from "./routes/plays";
 import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
 
+/** The largest JSON body the api reads (a full batch of playback events is about 40 KiB). */
+export const JSON_BODY_MAX_BYTES = 256 * 1024;
+
 /** The api: every route under /v1, plus health and the OpenAPI document. */
 export function createApp() {
   const app = createRouter();
@@ -32,6 +36,20 @@ export function createApp() {
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       strictTransportSecurity: "max-age=31536000; includeSubDomains",
       referrerPolicy: "strict-origin-when-cross-origin",
+    }),
+  );
+  // Every JSON body (uploads' bytes go to storage, never here); refused before it is read.
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: JSON_BODY_MAX_BYTES,
+      onError: () => {
+        throw new ApiError(
+          413,
+          "BODY_TOO_LARGE",
+          `Request bodies are limited to ${JSON_BODY_MAX_BYTES / 1024} KiB.`,
+        );
+      },
     }),
   );
   app.use("/v1/*", optionalAuth);

@@ -203,6 +203,12 @@ describe("playback events", () => {
       await call("POST", "/v1/playback-events", { body: { events: [player.event("start", 0)] } }),
       401,
     );
+    const huge = { events: [{ ...player.event("start", 0), padding: "x".repeat(300 * 1024) }] };
+    await expectProblem(
+      await call("POST", "/v1/playback-events", { token: listener.accessToken, body: huge }),
+      413,
+      "BODY_TOO_LARGE",
+    );
   });
 });
 
@@ -270,6 +276,55 @@ describe("the PlayCounter Durable Object", () => {
     expect(await stub.flush()).toEqual({ rollups: 0, streams: 0 });
     // Nothing dirty is left, so no alarm is waiting.
     expect(await runDurableObjectAlarm(stub)).toBe(false);
+  });
+});
+
+describe("analytics", () => {
+  it("writes one Analytics Engine point per counted stream, with nothing personal", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId, { country: "SE" });
+    const stub = await counterFor(trackId, playbackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    const events = [
+      player.event("start", 0),
+      player.event("progress", 20_000),
+      player.event("progress", 20_000),
+    ];
+    // Analytics Engine cannot be read back offline: record what the counter sends it.
+    const points = await runInDurableObject(stub, async (instance) => {
+      const sent: AnalyticsEngineDataPoint[] = [];
+      (instance as unknown as { env: Env }).env = {
+        ...env,
+        PLAYS_ANALYTICS: { writeDataPoint: (p?: AnalyticsEngineDataPoint) => p && sent.push(p) },
+      };
+      await instance.record({
+        version: 1,
+        trackId,
+        shard: 0,
+        events: events.map((e, index) => ({
+          index,
+          eventId: e.eventId,
+          playbackId,
+          type: e.type,
+          playedMs: e.playedMs,
+          rendition: e.rendition,
+          occurredAt: Date.parse(e.occurredAt),
+          userId: listener.id,
+          territory: "SE",
+          plan: "free",
+          grantedAt,
+        })),
+      });
+      return sent;
+    });
+    expect(points).toEqual([
+      {
+        indexes: [trackId],
+        blobs: [trackId, "SE", "free", "aac_128"],
+        doubles: [1, expect.any(Number)],
+      },
+    ]);
+    expect(JSON.stringify(points)).not.toContain(listener.id);
   });
 });
 
