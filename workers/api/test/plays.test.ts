@@ -100,7 +100,11 @@ describe("playback events", () => {
     // Half old, half new: only the new half counts.
     const mixed = await sendEvents(listener, [batch[2], player.event("progress", 5_000)]);
     expect(mixed).toMatchObject({ accepted: 1, duplicates: 1 });
-    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 1, seconds: 45 });
+    // The same event twice in one batch counts once.
+    const twice = player.event("progress", 1_000);
+    const doubled = await sendEvents(listener, [twice, twice]);
+    expect(doubled.results.map((r) => r.status)).toEqual(["accepted", "duplicate"]);
+    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 1, seconds: 46 });
   });
 
   it("refuses bad events one by one and takes the rest of the batch", async () => {

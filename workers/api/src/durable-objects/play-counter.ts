@@ -15,6 +15,8 @@ import { flushCounter } from "./play-counter-flush";
 class BatchChanges {
   constructor(readonly trackId: string) {}
 
+  /** Event ids this batch claimed first. */
+  fresh = new Set<string>();
   readonly sessions = new Map<string, SessionRow>();
   readonly totals = new Map<string, Omit<TotalsRow, "rev">>();
 
@@ -72,6 +74,15 @@ export class PlayCounter extends DurableObject<Env> {
         this.#named = true;
       }
       const changes = new BatchChanges(batch.trackId);
+      // Claim every event id in one statement: what comes back is new, the rest are resends.
+      const fresh = this.#sql
+        .exec<{ event_id: string }>(
+          "INSERT OR IGNORE INTO seen_events (event_id, seen_at) SELECT value, ? FROM json_each(?) RETURNING event_id",
+          now,
+          JSON.stringify(ordered.map((e) => e.eventId)),
+        )
+        .toArray();
+      changes.fresh = new Set(fresh.map((r) => r.event_id));
       const applied = ordered.map((event) => this.#apply(event, now, changes));
       this.#write(changes);
       return applied;
@@ -106,13 +117,9 @@ export class PlayCounter extends DurableObject<Env> {
 
   #apply(e: CounterEvent, now: number, changes: BatchChanges): PlayEventResult {
     const base = { index: e.index, eventId: e.eventId };
-    // Claim the id first: one statement for the common case, undone if the event is refused.
-    const claimed = this.#sql.exec(
-      "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)",
-      e.eventId,
-      now,
-    ).rowsWritten;
-    if (!claimed) return { ...base, status: "duplicate" };
+    // Claimed for this batch (a second copy in the same batch is a duplicate too); a refused
+    // event gives its claim back.
+    if (!changes.fresh.delete(e.eventId)) return { ...base, status: "duplicate" };
     const refuse = (code: "OUT_OF_ORDER" | "PLAYED_EXCEEDS_WALL_TIME", reason: string) => {
       this.#sql.exec("DELETE FROM seen_events WHERE event_id = ?", e.eventId);
       return { ...base, status: "rejected" as const, code, reason };
