@@ -46,14 +46,29 @@ export async function makeReady(trackId: string, durationMs = 180_000) {
   return av;
 }
 
-/** Gives a track a worldwide stream right (to `holderId`, created if missing), so anyone may play it. */
-export async function openWorldwide(trackId: string, holderId = "rh_fixture", share = 1) {
-  await env.DB.prepare("INSERT OR IGNORE INTO rights_holders (id, name) VALUES (?, ?)")
-    .bind(holderId, `Holder ${holderId}`)
+/** A rights holder row (managed by `userId`'s account when given); no-op if it exists. */
+export async function addHolder(id: string, userId: string | null = null) {
+  await env.DB.prepare("INSERT OR IGNORE INTO rights_holders (id, name, user_id) VALUES (?, ?, ?)")
+    .bind(id, `Holder ${id}`, userId)
     .run();
+}
+
+/** A current stream right for a track in a territory (`WW`: everywhere). */
+export async function addRight(
+  trackId: string,
+  territory: string,
+  holderId: string,
+  share: number,
+) {
   await env.DB.prepare(
-    "INSERT INTO track_rights (id, track_id, territory, right_type, holder_id, share) VALUES (?, ?, 'WW', 'stream', ?, ?)",
+    "INSERT INTO track_rights (id, track_id, territory, right_type, holder_id, share) VALUES (?, ?, ?, 'stream', ?, ?)",
   )
-    .bind(`rt_${crypto.randomUUID()}`, trackId, holderId, share)
+    .bind(`rt_${crypto.randomUUID()}`, trackId, territory, holderId, share)
     .run();
+}
+
+/** Gives a track a worldwide stream right, so anyone may play it. */
+export async function openWorldwide(trackId: string, holderId = "rh_fixture") {
+  await addHolder(holderId);
+  await addRight(trackId, "WW", holderId, 1);
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { holderShare } from "../src/services/royalties";
-import { createArtist, createTrack, makeReady } from "./catalog-fixtures";
+import { addHolder, addRight, createArtist, createTrack, makeReady } from "./catalog-fixtures";
 import {
   accountWithRole,
   adminAccount,
@@ -15,20 +15,6 @@ import { Player, counterFor, grantPlayback, sendEvents } from "./play-fixtures";
 const RATE = Number(env.ROYALTY_RATE_PER_STREAM);
 const today = () => new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
-
-async function addRight(trackId: string, territory: string, holderId: string, share: number) {
-  await env.DB.prepare(
-    "INSERT INTO track_rights (id, track_id, territory, right_type, holder_id, share) VALUES (?, ?, ?, 'stream', ?, ?)",
-  )
-    .bind(`rt_${crypto.randomUUID()}`, trackId, territory, holderId, share)
-    .run();
-}
-
-async function addHolder(id: string, userId: string | null) {
-  await env.DB.prepare("INSERT INTO rights_holders (id, name, user_id) VALUES (?, ?, ?)")
-    .bind(id, `Label ${id}`, userId)
-    .run();
-}
 
 /** Plays a track for `seconds` (one playback) in a territory and has its counter flush. */
 async function play(listener: Account, trackId: string, country: string, seconds: number) {
