@@ -5,6 +5,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PLAY_DEDUP_WINDOW_MS } from "@edge-music/core/play-events";
 import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
 import { Player, counterFor, grantPlayback, sendEvents, statsOf } from "./play-fixtures";
@@ -278,7 +279,33 @@ describe("the PlayCounter Durable Object", () => {
     expect(await rollup()).toEqual({ streams: 1, ms: 45_000 });
     expect((await history()).results).toHaveLength(1);
     expect(await stub.flush()).toEqual({ rollups: 0, streams: 0 });
-    // Nothing dirty is left, so no alarm is waiting.
+  });
+
+  it("forgets event ids once they are too old to be resent, then sleeps", async () => {
+    const trackId = await newTrack();
+    const { playbackId, grantedAt } = await grantPlayback(listener, trackId);
+    const player = new Player(playbackId, trackId, grantedAt + 1000);
+    await sendEvents(listener, [player.event("start", 0), player.event("progress", 5_000)]);
+    const stub = await counterFor(trackId, playbackId);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // Nothing is dirty; the next alarm is when the ids it remembers expire.
+    const next = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(next).toBeGreaterThan(Date.now() + PLAY_DEDUP_WINDOW_MS - 60_000);
+    const count = () =>
+      runInDurableObject(
+        stub,
+        (_i, state) =>
+          state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM seen_events").one().n,
+      );
+    expect(await count()).toBe(2);
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec(
+        "UPDATE seen_events SET seen_at = seen_at - ?",
+        PLAY_DEDUP_WINDOW_MS + 5_000,
+      );
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await count()).toBe(0);
     expect(await runDurableObjectAlarm(stub)).toBe(false);
   });
 });

@@ -49,6 +49,7 @@ const TOTALS_RETENTION_MS = 3 * 24 * 3600 * 1000;
 export class PlayCounter extends DurableObject<Env> {
   #sql: SqlStorage;
   #alarmPending = false;
+  #flushing: Promise<unknown> = Promise.resolve();
   /** Whether this instance has recorded its track and shard (the flush needs them). */
   #named = false;
 
@@ -93,13 +94,13 @@ export class PlayCounter extends DurableObject<Env> {
 
   /** Writes what is not yet in D1 now (reads call this to see the latest totals). */
   async flush(): Promise<{ rollups: number; streams: number }> {
-    return flushCounter(this.#sql, this.env, Date.now());
+    return this.#flush();
   }
 
   override async alarm(): Promise<void> {
     this.#alarmPending = false;
     const now = Date.now();
-    await flushCounter(this.#sql, this.env, now);
+    await this.#flush();
     this.#sql.exec("DELETE FROM seen_events WHERE seen_at < ?", now - PLAY_DEDUP_WINDOW_MS);
     this.#sql.exec("DELETE FROM sessions WHERE updated_at < ?", now - PLAY_DEDUP_WINDOW_MS);
     this.#sql.exec(
@@ -112,7 +113,25 @@ export class PlayCounter extends DurableObject<Env> {
         "SELECT (SELECT count(*) FROM totals WHERE rev > flushed_rev) + (SELECT count(*) FROM pending_streams) AS n",
       )
       .one().n;
-    if (dirty > 0) await this.#scheduleFlush(now);
+    if (dirty > 0) {
+      await this.#scheduleFlush(now);
+      return;
+    }
+    // Idle: wake once more when the remembered event ids are due to go.
+    const oldest = this.#sql
+      .exec<{ at: number | null }>("SELECT min(seen_at) AS at FROM seen_events")
+      .one().at;
+    if (oldest !== null) await this.ctx.storage.setAlarm(oldest + PLAY_DEDUP_WINDOW_MS + 1000);
+  }
+
+  /**
+   * One flush at a time: two overlapping flushes could land in D1 out of order and leave an
+   * older total there while this object believes the newer one was written.
+   */
+  #flush(): Promise<{ rollups: number; streams: number }> {
+    const run = this.#flushing.then(() => flushCounter(this.#sql, this.env, Date.now()));
+    this.#flushing = run.catch(() => undefined);
+    return run;
   }
 
   #apply(e: CounterEvent, now: number, changes: BatchChanges): PlayEventResult {
