@@ -54,7 +54,7 @@ export class PlaysService {
         raw !== null &&
         "eventId" in raw &&
         typeof raw.eventId === "string"
-          ? raw.eventId
+          ? raw.eventId.slice(0, 64)
           : null;
       results.push(
         refuse(
