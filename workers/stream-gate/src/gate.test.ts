@@ -137,6 +137,8 @@ describe("stream-gate", () => {
       await token({ sub: "usr_2" }),
     );
     expect(again.status).toBe(206);
+    expect(again.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(again.headers.get("Content-Range")).toBe(`bytes 10-19/${MEDIA.length}`);
     expect(new Uint8Array(await again.arrayBuffer())).toEqual(MEDIA.slice(10, 20));
     const head = await SELF.fetch(`https://gate.test/p/${await token()}/aac_64/media.mp4`, {
       method: "HEAD",

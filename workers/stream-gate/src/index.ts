@@ -55,7 +55,8 @@ async function serveObject(
     const hit = await cache.match(
       new Request(cacheKey(key), { headers: range ? { Range: range } : {} }),
     );
-    if (hit) return withCors(hit);
+    // Stored with its CORS and caching headers, so a hit goes out as it is, uncopied.
+    if (hit) return hit;
   }
   const head = await env.MEDIA.head(key);
   if (!head) return refuse(404);
@@ -109,12 +110,6 @@ async function fillCache(env: Env, key: string, template: Headers): Promise<void
   headers.delete("Content-Range");
   headers.set("Content-Length", String(object.size));
   await caches.default.put(cacheKey(key), new Response(object.body, { status: 200, headers }));
-}
-
-function withCors(response: Response): Response {
-  const copy = new Response(response.body, response);
-  for (const [name, value] of Object.entries(CORS)) copy.headers.set(name, value);
-  return copy;
 }
 
 export default {
