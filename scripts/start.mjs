@@ -192,7 +192,7 @@ try {
     [
       "",
       "Edge Music is running.",
-      `  Web app:      http://localhost:${ports.api}/   (catalog search; the player comes with playback)`,
+      `  Web app:      http://localhost:${ports.api}/   (catalog search for now; the player is the web player issue)`,
       `  API docs:     http://localhost:${ports.api}/docs/   (OpenAPI: /openapi.json)`,
       `  Stream-gate:  http://localhost:${ports.gate}/`,
       `  Transcoder:   http://localhost:${ports.transcoder}/`,
