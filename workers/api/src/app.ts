@@ -19,6 +19,7 @@ import { userRoutes } from "./routes/users";
 import { uploadRoutes } from "./routes/uploads";
 import { devStorageRoutes } from "./routes/dev-storage";
 import { historyRoutes, playEventRoutes } from "./routes/plays";
+import { playlistRoutes, userPlaylistRoutes } from "./routes/playlists";
 import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
 
 /** The largest JSON body the api reads (a full batch of playback events is about 40 KiB). */
@@ -60,6 +61,8 @@ export function createApp() {
   app.route("/v1/me", meRoutes);
   app.route("/v1/me", historyRoutes);
   app.route("/v1/users", userRoutes);
+  app.route("/v1/users", userPlaylistRoutes);
+  app.route("/v1/playlists", playlistRoutes);
   app.route("/v1/artists", artistRoutes);
   app.route("/v1/artists", topTrackRoutes);
   app.route("/v1/albums", albumRoutes);

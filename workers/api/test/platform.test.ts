@@ -63,6 +63,10 @@ describe("platform", () => {
         "GET /v1/me/history",
         "GET /v1/tracks/{id}/stats",
         "GET /v1/royalties/report",
+        "POST /v1/playlists",
+        "GET /v1/playlists/{id}",
+        "PATCH /v1/playlists/{id}/tracks/{itemId}",
+        "GET /v1/users/{id}/playlists",
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(

@@ -340,3 +340,45 @@ export const listeningHistory = sqliteTable(
   },
   (t) => [index("listening_history_user_idx").on(t.userId, t.playedAt, t.id)],
 );
+
+export const PLAYLIST_VISIBILITIES = ["public", "private"] as const;
+
+/**
+ * A listener's playlist. Every change bumps `revision` (clients send it back in `If-Match`);
+ * `writeToken` marks which change won, so the statements of one change apply only if it did.
+ */
+export const playlists = sqliteTable(
+  "playlists",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    visibility: text("visibility", { enum: PLAYLIST_VISIBILITIES }).notNull().default("private"),
+    revision: integer("revision").notNull().default(1),
+    writeToken: text("write_token").notNull().default(""),
+    itemCount: integer("item_count").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(nowMs),
+    updatedAt: integer("updated_at").notNull().default(nowMs),
+  },
+  (t) => [index("playlists_owner_idx").on(t.ownerId, t.createdAt, t.id)],
+);
+
+/** A playlist's entries, ordered by `position` (0-based, dense). A track may appear twice. */
+export const playlistItems = sqliteTable(
+  "playlist_items",
+  {
+    id: text("id").primaryKey(),
+    playlistId: text("playlist_id")
+      .notNull()
+      .references(() => playlists.id, { onDelete: "cascade" }),
+    trackId: text("track_id")
+      .notNull()
+      .references(() => tracks.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    addedAt: integer("added_at").notNull().default(nowMs),
+  },
+  (t) => [index("playlist_items_order_idx").on(t.playlistId, t.position)],
+);

@@ -55,7 +55,7 @@ const grant = createRoute({
  * The listener's country from Cloudflare (`request.cf.country`). Locally there is none, so
  * outside production the `X-Dev-Country` header stands in; production ignores it.
  */
-function territoryOf(request: Request, env: Env): string | null {
+export function territoryOf(request: Request, env: Env): string | null {
   const override = env.ENVIRONMENT !== "production" ? request.headers.get("X-Dev-Country") : null;
   const country =
     override ?? (request as Request & { cf?: { country?: string } }).cf?.country ?? null;

@@ -8,6 +8,7 @@ import { IngestService } from "./ingest";
 import { PlaybackService } from "./playback";
 import { PlayCounters } from "./play-counters";
 import { PlaysService } from "./plays";
+import { PlaylistService } from "./playlists";
 import { RightsService } from "./rights";
 import { RoyaltyService } from "./royalties";
 import { SearchService } from "./search";
@@ -33,6 +34,7 @@ export function buildServices(env: Env, config: Config) {
     ingest: new IngestService(db, config, env, genres),
     playback: new PlaybackService(db, config, rights),
     rights,
+    playlists: new PlaylistService(db, env.DB),
     plays: new PlaysService(db, counters, config.playback.keys),
     royalties: new RoyaltyService(db, config, counters),
   };
