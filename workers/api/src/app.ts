@@ -20,6 +20,7 @@ import { uploadRoutes } from "./routes/uploads";
 import { devStorageRoutes } from "./routes/dev-storage";
 import { historyRoutes, playEventRoutes } from "./routes/plays";
 import { playlistRoutes, userPlaylistRoutes } from "./routes/playlists";
+import { likeRoutes } from "./routes/likes";
 import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
 
 /** The largest JSON body the api reads (a full batch of playback events is about 40 KiB). */
@@ -60,6 +61,7 @@ export function createApp() {
   app.route("/v1/auth", authRoutes);
   app.route("/v1/me", meRoutes);
   app.route("/v1/me", historyRoutes);
+  app.route("/v1/me", likeRoutes);
   app.route("/v1/users", userRoutes);
   app.route("/v1/users", userPlaylistRoutes);
   app.route("/v1/playlists", playlistRoutes);

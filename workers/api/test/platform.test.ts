@@ -67,6 +67,8 @@ describe("platform", () => {
         "GET /v1/playlists/{id}",
         "PATCH /v1/playlists/{id}/tracks/{itemId}",
         "GET /v1/users/{id}/playlists",
+        "PUT /v1/me/likes/{type}/{id}",
+        "GET /v1/me/library",
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(

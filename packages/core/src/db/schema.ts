@@ -382,3 +382,23 @@ export const playlistItems = sqliteTable(
   },
   (t) => [index("playlist_items_order_idx").on(t.playlistId, t.position)],
 );
+
+export const LIKE_KINDS = ["track", "album", "artist", "playlist"] as const;
+export type LikeKind = (typeof LIKE_KINDS)[number];
+
+/** What a user liked; `refId` points at a track, album, artist or playlist by `kind`. */
+export const likes = sqliteTable(
+  "likes",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: LIKE_KINDS }).notNull(),
+    refId: text("ref_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.kind, t.refId] }),
+    index("likes_user_recent_idx").on(t.userId, t.kind, t.createdAt, t.refId),
+  ],
+);

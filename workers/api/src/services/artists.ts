@@ -29,7 +29,7 @@ export type ArtistInput = { name: string; bio?: string | undefined; ownerId?: st
 
 type ArtistRow = typeof artists.$inferSelect;
 
-const toArtistView = (a: ArtistRow): ArtistView => ({
+export const toArtistView = (a: ArtistRow): ArtistView => ({
   id: a.id,
   name: a.name,
   bio: a.bio,

@@ -9,6 +9,7 @@ import { PlaybackService } from "./playback";
 import { PlayCounters } from "./play-counters";
 import { PlaysService } from "./plays";
 import { PlaylistService } from "./playlists";
+import { LikeService } from "./likes";
 import { RightsService } from "./rights";
 import { RoyaltyService } from "./royalties";
 import { SearchService } from "./search";
@@ -35,6 +36,7 @@ export function buildServices(env: Env, config: Config) {
     playback: new PlaybackService(db, config, rights),
     rights,
     playlists: new PlaylistService(db, env.DB),
+    likes: new LikeService(db),
     plays: new PlaysService(db, counters, config.playback.keys),
     royalties: new RoyaltyService(db, config, counters),
   };

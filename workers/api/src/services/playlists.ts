@@ -49,7 +49,7 @@ export type PlaylistItemView = {
   unavailableReason: UnavailableReason | null;
 };
 
-const toView = (p: PlaylistRow): PlaylistView => ({
+export const toPlaylistView = (p: PlaylistRow): PlaylistView => ({
   id: p.id,
   ownerId: p.ownerId,
   title: p.title,
@@ -109,7 +109,7 @@ export class PlaylistService {
       })
       .returning();
     if (!row) throw new Error("playlist insert returned nothing");
-    return toView(row);
+    return toPlaylistView(row);
   }
 
   /** A user's playlists, newest first: all of them for the owner, public ones for others. */
@@ -142,7 +142,7 @@ export class PlaylistService {
       )
       .orderBy(...orderBy)
       .limit(page.limit + 1);
-    return toPage(rows, page.limit, (p) => [p.createdAt, p.id], toView);
+    return toPage(rows, page.limit, (p) => [p.createdAt, p.id], toPlaylistView);
   }
 
   /** A playlist with its entries; each says whether the viewer can play it where they are. */
@@ -193,7 +193,7 @@ export class PlaylistService {
             : null;
       return { ...base, track: toTrackView(row), available: !reason, unavailableReason: reason };
     });
-    return { ...toView(playlist), items };
+    return { ...toPlaylistView(playlist), items };
   }
 
   async update(
@@ -220,7 +220,7 @@ export class PlaylistService {
       }
     }
     await this.change(playlist, ifMatch, { set: set.join(", "), values });
-    return toView(await this.owned(viewer, id));
+    return toPlaylistView(await this.owned(viewer, id));
   }
 
   async remove(viewer: Viewer, id: string, ifMatch: number | null): Promise<void> {
@@ -273,7 +273,7 @@ export class PlaylistService {
         )
         .bind(id, at, Date.now(), JSON.stringify(entries), id, token),
     ]);
-    return toView(await this.owned(viewer, id));
+    return toPlaylistView(await this.owned(viewer, id));
   }
 
   async removeItem(
@@ -295,7 +295,7 @@ export class PlaylistService {
         )
         .bind(id, item.position, id, token),
     ]);
-    return toView(await this.owned(viewer, id));
+    return toPlaylistView(await this.owned(viewer, id));
   }
 
   /** Moves one entry to `to`; the entries between shift by one to make room. */
@@ -329,7 +329,7 @@ export class PlaylistService {
         .prepare(`UPDATE playlist_items SET position = ? WHERE id = ? AND ${IF_WON}`)
         .bind(to, itemId, id, token),
     ]);
-    return toView(await this.owned(viewer, id));
+    return toPlaylistView(await this.owned(viewer, id));
   }
 
   /**
