@@ -2,6 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startStripeRecorder } from "./stripe-recorder";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -37,6 +38,10 @@ export default defineConfig(async () => ({
           GATE_ORIGIN: "https://gate.test",
           PLAYBACK_KEYS: JSON.stringify({ p1: "api-test-playback-key-0123456789" }),
           PLAYBACK_ACTIVE_KID: "p1",
+          // Stripe cannot be reached offline: a local server answers and records what we send.
+          STRIPE_API_BASE: await startStripeRecorder(),
+          STRIPE_SECRET_KEY: "sk_test_recorded",
+          STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
         },
       },
     }),

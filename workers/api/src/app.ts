@@ -21,6 +21,7 @@ import { devStorageRoutes } from "./routes/dev-storage";
 import { historyRoutes, playEventRoutes } from "./routes/plays";
 import { playlistRoutes, userPlaylistRoutes } from "./routes/playlists";
 import { likeRoutes } from "./routes/likes";
+import { subscriptionRoutes } from "./routes/subscriptions";
 import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
 
 /** The largest JSON body the api reads (a full batch of playback events is about 40 KiB). */
@@ -65,6 +66,7 @@ export function createApp() {
   app.route("/v1/users", userRoutes);
   app.route("/v1/users", userPlaylistRoutes);
   app.route("/v1/playlists", playlistRoutes);
+  app.route("/v1", subscriptionRoutes);
   app.route("/v1/artists", artistRoutes);
   app.route("/v1/artists", topTrackRoutes);
   app.route("/v1/albums", albumRoutes);

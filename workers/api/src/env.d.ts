@@ -10,5 +10,8 @@ declare namespace Cloudflare {
     PLAYBACK_KEYS: string;
     /** Shared secret the transcoder requires. */
     TRANSCODER_SECRET: string;
+    /** Stripe's secret API key and the webhook endpoint's signing secret; optional. */
+    STRIPE_SECRET_KEY?: string;
+    STRIPE_WEBHOOK_SECRET?: string;
   }
 }

@@ -69,6 +69,10 @@ describe("platform", () => {
         "GET /v1/users/{id}/playlists",
         "PUT /v1/me/likes/{type}/{id}",
         "GET /v1/me/library",
+        "GET /v1/plans",
+        "POST /v1/subscriptions/checkout",
+        "POST /v1/webhooks/stripe",
+        "GET /v1/me/subscription",
       ]),
     );
     expect(Object.keys(doc.components.schemas)).toEqual(

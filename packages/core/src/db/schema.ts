@@ -402,3 +402,27 @@ export const likes = sqliteTable(
     index("likes_user_recent_idx").on(t.userId, t.kind, t.createdAt, t.refId),
   ],
 );
+
+/**
+ * A user's paid subscription as Stripe reports it. `users.plan` is what playback obeys; this
+ * row says why. `graceUntil`: a failed payment keeps the plan until then.
+ */
+export const subscriptions = sqliteTable("subscriptions", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  plan: text("plan").notNull(),
+  status: text("status").notNull(),
+  stripeCustomerId: text("stripe_customer_id"),
+  stripeSubscriptionId: text("stripe_subscription_id").unique(),
+  currentPeriodEnd: integer("current_period_end"),
+  graceUntil: integer("grace_until"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Stripe webhook events already applied, so a redelivery changes nothing. */
+export const stripeEvents = sqliteTable("stripe_events", {
+  id: text("id").primaryKey(),
+  type: text("type").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});

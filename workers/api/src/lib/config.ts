@@ -34,6 +34,13 @@ const ConfigSchema = z.object({
   PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
   ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
   ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
+  STRIPE_API_BASE: z.url(),
+  STRIPE_PREMIUM_PRICE_ID: z.string().min(1),
+  PREMIUM_PRICE_LABEL: z.string().min(1),
+  PAYMENT_GRACE_DAYS: z.coerce.number().int().min(0).max(60),
+  APP_ORIGIN: z.url(),
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
 });
 
 export type Config = {
@@ -58,6 +65,15 @@ export type Config = {
     hotTrackStreams: number;
     ratePerStream: number;
     currency: string;
+  };
+  billing: {
+    stripeApiBase: string;
+    premiumPriceId: string;
+    premiumPriceLabel: string;
+    graceDays: number;
+    appOrigin: string;
+    secretKey: string | null;
+    webhookSecret: string | null;
   };
 };
 
@@ -108,6 +124,15 @@ export function readConfig(env: Env): Config {
       hotTrackStreams: raw.PLAY_COUNTER_HOT_STREAMS,
       ratePerStream: raw.ROYALTY_RATE_PER_STREAM,
       currency: raw.ROYALTY_CURRENCY,
+    },
+    billing: {
+      stripeApiBase: raw.STRIPE_API_BASE.replace(/\/+$/, ""),
+      premiumPriceId: raw.STRIPE_PREMIUM_PRICE_ID,
+      premiumPriceLabel: raw.PREMIUM_PRICE_LABEL,
+      graceDays: raw.PAYMENT_GRACE_DAYS,
+      appOrigin: raw.APP_ORIGIN.replace(/\/+$/, ""),
+      secretKey: raw.STRIPE_SECRET_KEY ?? null,
+      webhookSecret: raw.STRIPE_WEBHOOK_SECRET ?? null,
     },
   };
   cache.set(env, config);

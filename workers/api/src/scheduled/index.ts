@@ -30,6 +30,7 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
   }
   const purged = await services.auth.purgeEndedSessions(ENDED_SESSION_RETENTION_MS);
   const grants = await services.plays.purgeGrants();
+  const graceEnded = await services.subscriptions.endExpiredGrace();
   const popular = await services.royalties.refreshPopularity(
     services.tracks,
     Date.now() - POPULARITY_SWEEP_MS,
@@ -38,6 +39,7 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
     cron: controller.cron,
     purgedSessions: purged,
     purgedGrants: grants,
+    graceEnded,
     popular,
   });
 }
