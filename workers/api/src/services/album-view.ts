@@ -1,5 +1,16 @@
-import type { albums } from "@edge-music/core/db/schema";
+import { eq } from "drizzle-orm";
+import { albums, artists, genres } from "@edge-music/core/db/schema";
+import type { Db } from "../lib/db";
 import { iso } from "./catalog-access";
+
+/** An album query with its artist's name and genre joined; add `.where(...)`. */
+export function selectAlbums(db: Db) {
+  return db
+    .select({ album: albums, artistName: artists.name, genreName: genres.name })
+    .from(albums)
+    .innerJoin(artists, eq(artists.id, albums.artistId))
+    .leftJoin(genres, eq(genres.id, albums.genreId));
+}
 
 export type AlbumView = {
   id: string;

@@ -1,11 +1,11 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import { albums, artists, genres, tracks } from "@edge-music/core/db/schema";
+import { albums, artists, tracks } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db, type Query } from "../lib/db";
 import type { Patch } from "../lib/pagination";
 import { notFound } from "../lib/problem";
-import { toAlbumView, type AlbumView } from "./album-view";
+import { selectAlbums, toAlbumView, type AlbumView } from "./album-view";
 import { requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import type { GenreService } from "./genres";
 import { albumDoc, indexQueries, trackDoc } from "./search-index";
@@ -35,13 +35,7 @@ export class AlbumService {
 
   /** The album with its tracklist in order, hiding tracks the viewer may not list. */
   async get(viewer: Viewer | null, id: string): Promise<AlbumWithTracks> {
-    const row = await this.db
-      .select({ album: albums, artistName: artists.name, genreName: genres.name })
-      .from(albums)
-      .innerJoin(artists, eq(artists.id, albums.artistId))
-      .leftJoin(genres, eq(genres.id, albums.genreId))
-      .where(eq(albums.id, id))
-      .get();
+    const row = await selectAlbums(this.db).where(eq(albums.id, id)).get();
     if (!row) throw notFound("The album");
     const trackRows = await selectTracks(this.db)
       .where(and(eq(tracks.albumId, id), trackListed(viewer)))

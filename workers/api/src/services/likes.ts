@@ -2,7 +2,6 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import {
   albums,
   artists,
-  genres,
   likes,
   playlists,
   tracks,
@@ -12,7 +11,7 @@ import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { ApiError, notFound } from "../lib/problem";
-import { toAlbumView, type AlbumView } from "./album-view";
+import { selectAlbums, toAlbumView, type AlbumView } from "./album-view";
 import { toArtistView, type ArtistView } from "./artists";
 import { iso } from "./catalog-access";
 import { toPlaylistView, type PlaylistView } from "./playlists";
@@ -159,12 +158,7 @@ export class LikeService {
         );
       }
       case "album": {
-        const rows = await this.db
-          .select({ album: albums, artistName: artists.name, genreName: genres.name })
-          .from(albums)
-          .innerJoin(artists, eq(artists.id, albums.artistId))
-          .leftJoin(genres, eq(genres.id, albums.genreId))
-          .where(inArray(albums.id, ids));
+        const rows = await selectAlbums(this.db).where(inArray(albums.id, ids));
         return new Map(
           rows.map((r) => [r.album.id, toAlbumView(r.album, r.artistName, r.genreName)]),
         );

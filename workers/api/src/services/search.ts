@@ -1,5 +1,5 @@
-import { eq, inArray, sql, type SQL } from "drizzle-orm";
-import { albums, artists, genres, tracks } from "@edge-music/core/db/schema";
+import { inArray, sql, type SQL } from "drizzle-orm";
+import { albums, artists, tracks } from "@edge-music/core/db/schema";
 import {
   COMPLETION_PREFIX_MAX_CHARS,
   ftsPrefixQuery,
@@ -10,7 +10,7 @@ import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { decodeCursor, encodeCursor } from "../lib/pagination";
 import { ApiError } from "../lib/problem";
-import { toAlbumView, type AlbumView } from "./album-view";
+import { selectAlbums, toAlbumView, type AlbumView } from "./album-view";
 import { iso } from "./catalog-access";
 import type { SearchKind } from "./search-index";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
@@ -206,12 +206,7 @@ export class SearchService {
         rows.map((a) => ({ id: a.id, name: a.name, bio: a.bio, createdAt: iso(a.createdAt) })),
       );
     }
-    const rows = await this.db
-      .select({ album: albums, artistName: artists.name, genreName: genres.name })
-      .from(albums)
-      .innerJoin(artists, eq(artists.id, albums.artistId))
-      .leftJoin(genres, eq(genres.id, albums.genreId))
-      .where(inArray(albums.id, ids));
+    const rows = await selectAlbums(this.db).where(inArray(albums.id, ids));
     return byRank(rows.map((r) => toAlbumView(r.album, r.artistName, r.genreName)));
   }
 }
