@@ -13,10 +13,12 @@ import { flushCounter } from "./play-counter-flush";
 
 /** What one batch changes, written once at its end. */
 class BatchChanges {
-  constructor(readonly trackId: string) {}
+  /** `fresh`: the event ids this batch claimed first. */
+  constructor(
+    readonly trackId: string,
+    readonly fresh: Set<string>,
+  ) {}
 
-  /** Event ids this batch claimed first. */
-  fresh = new Set<string>();
   readonly sessions = new Map<string, SessionRow>();
   readonly totals = new Map<string, Omit<TotalsRow, "rev">>();
 
@@ -74,7 +76,6 @@ export class PlayCounter extends DurableObject<Env> {
         );
         this.#named = true;
       }
-      const changes = new BatchChanges(batch.trackId);
       // Claim every event id in one statement: what comes back is new, the rest are resends.
       const fresh = this.#sql
         .exec<{ event_id: string }>(
@@ -83,7 +84,7 @@ export class PlayCounter extends DurableObject<Env> {
           JSON.stringify(ordered.map((e) => e.eventId)),
         )
         .toArray();
-      changes.fresh = new Set(fresh.map((r) => r.event_id));
+      const changes = new BatchChanges(batch.trackId, new Set(fresh.map((r) => r.event_id)));
       const applied = ordered.map((event) => this.#apply(event, now, changes));
       this.#write(changes);
       return applied;

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
+import { territoryOf } from "../lib/territory";
 import { requireViewer } from "../middleware/auth";
 import { BEARER, IdParamSchema, json, jsonBody, problems } from "./schemas";
 
@@ -50,17 +51,6 @@ const grant = createRoute({
   },
   responses: { 200: json(GrantSchema, "Granted"), ...problems(400, 401, 404, 409, 451) },
 });
-
-/**
- * The listener's country from Cloudflare (`request.cf.country`). Locally there is none, so
- * outside production the `X-Dev-Country` header stands in; production ignores it.
- */
-export function territoryOf(request: Request, env: Env): string | null {
-  const override = env.ENVIRONMENT !== "production" ? request.headers.get("X-Dev-Country") : null;
-  const country =
-    override ?? (request as Request & { cf?: { country?: string } }).cf?.country ?? null;
-  return country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : null;
-}
 
 const download = createRoute({
   method: "post",

@@ -3,9 +3,9 @@ import { PLAYLIST_VISIBILITIES } from "@edge-music/core/db/schema";
 import { PageQuerySchema, pageSchema } from "../lib/pagination";
 import { ApiError } from "../lib/problem";
 import { createRouter } from "../lib/router";
+import { territoryOf } from "../lib/territory";
 import { requireViewer } from "../middleware/auth";
 import { PLAYLIST_ADD_MAX, type PlaylistView } from "../services/playlists";
-import { territoryOf } from "./playback";
 import { BEARER, IdParamSchema, TrackSchema, json, jsonBody, problems } from "./schemas";
 
 const PlaylistSchema = z

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { genres, tracks } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db, Query } from "../lib/db";
@@ -24,12 +24,12 @@ export class GenreService {
   }
 
   async list(page: PageQuery): Promise<Page<GenreView>> {
-    const cursor = decodeCursor(page.cursor);
+    const { where, orderBy } = keyset(genres.id, "asc", genres.id, decodeCursor(page.cursor));
     const rows = await this.db
       .select()
       .from(genres)
-      .where(cursor ? gt(genres.id, String(cursor[1])) : undefined)
-      .orderBy(asc(genres.id))
+      .where(where)
+      .orderBy(...orderBy)
       .limit(page.limit + 1);
     return toPage(
       rows,

@@ -14,7 +14,7 @@ import { ApiError, notFound } from "../lib/problem";
 import { selectAlbums, toAlbumView, type AlbumView } from "./album-view";
 import { toArtistView, type ArtistView } from "./artists";
 import { iso } from "./catalog-access";
-import { toPlaylistView, type PlaylistView } from "./playlists";
+import { playlistVisible, toPlaylistView, type PlaylistView } from "./playlists";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { isTrackReadable } from "./visibility";
 
@@ -170,9 +170,7 @@ export class LikeService {
       case "playlist": {
         const rows = await this.db.select().from(playlists).where(inArray(playlists.id, ids));
         return new Map(
-          rows
-            .filter((p) => p.visibility === "public" || p.ownerId === viewer.id)
-            .map((p) => [p.id, toPlaylistView(p)]),
+          rows.filter((p) => playlistVisible(viewer, p)).map((p) => [p.id, toPlaylistView(p)]),
         );
       }
     }

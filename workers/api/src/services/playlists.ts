@@ -49,7 +49,7 @@ export type PlaylistItemView = {
   unavailableReason: UnavailableReason | null;
 };
 
-export const toPlaylistView = (p: PlaylistRow): PlaylistView => ({
+export const toPlaylistView = (p: Omit<PlaylistRow, "writeToken">): PlaylistView => ({
   id: p.id,
   ownerId: p.ownerId,
   title: p.title,
@@ -60,6 +60,17 @@ export const toPlaylistView = (p: PlaylistRow): PlaylistView => ({
   createdAt: iso(p.createdAt),
   updatedAt: iso(p.updatedAt),
 });
+
+/** A playlist row as the revision bump returns it (camelCase, like drizzle's). */
+type PlaylistColumns = Omit<PlaylistRow, "writeToken">;
+const PLAYLIST_COLUMNS =
+  "id, owner_id AS ownerId, title, description, visibility, revision, item_count AS itemCount, created_at AS createdAt, updated_at AS updatedAt";
+
+/** Whether a viewer may see a playlist: public ones, and their own. */
+export const playlistVisible = (
+  viewer: Viewer | null,
+  p: { visibility: string; ownerId: string },
+) => p.visibility === "public" || p.ownerId === viewer?.id;
 
 /** Only the statements of the change holding this token apply (see `playlists.writeToken`). */
 const IF_WON = "EXISTS (SELECT 1 FROM playlists WHERE id = ? AND write_token = ?)";
@@ -219,8 +230,7 @@ export class PlaylistService {
         values.push(value);
       }
     }
-    await this.change(playlist, ifMatch, { set: set.join(", "), values });
-    return toPlaylistView(await this.owned(viewer, id));
+    return toPlaylistView(await this.change(playlist, ifMatch, { set: set.join(", "), values }));
   }
 
   async remove(viewer: Viewer, id: string, ifMatch: number | null): Promise<void> {
@@ -259,7 +269,7 @@ export class PlaylistService {
     if (missing.length) throw notFound(`The track ${missing.join(", ")}`);
     const entries = trackIds.map((t) => ({ id: newId("pli"), t }));
     const token = crypto.randomUUID();
-    await this.change(playlist, ifMatch, { token, countDelta: trackIds.length }, [
+    const updated = await this.change(playlist, ifMatch, { token, countDelta: trackIds.length }, [
       this.d1
         .prepare(
           `UPDATE playlist_items SET position = position + ? WHERE playlist_id = ? AND position >= ? AND ${IF_WON}`,
@@ -273,7 +283,7 @@ export class PlaylistService {
         )
         .bind(id, at, Date.now(), JSON.stringify(entries), id, token),
     ]);
-    return toPlaylistView(await this.owned(viewer, id));
+    return toPlaylistView(updated);
   }
 
   async removeItem(
@@ -285,7 +295,7 @@ export class PlaylistService {
     const playlist = await this.owned(viewer, id);
     const item = await this.item(id, itemId);
     const token = crypto.randomUUID();
-    await this.change(playlist, ifMatch, { token, countDelta: -1 }, [
+    const updated = await this.change(playlist, ifMatch, { token, countDelta: -1 }, [
       this.d1
         .prepare(`DELETE FROM playlist_items WHERE id = ? AND ${IF_WON}`)
         .bind(itemId, id, token),
@@ -295,7 +305,7 @@ export class PlaylistService {
         )
         .bind(id, item.position, id, token),
     ]);
-    return toPlaylistView(await this.owned(viewer, id));
+    return toPlaylistView(updated);
   }
 
   /** Moves one entry to `to`; the entries between shift by one to make room. */
@@ -323,41 +333,45 @@ export class PlaylistService {
               `UPDATE playlist_items SET position = position + 1 WHERE playlist_id = ? AND position >= ? AND position < ? AND ${IF_WON}`,
             )
             .bind(id, to, from, id, token);
-    await this.change(playlist, ifMatch, { token }, [
+    const updated = await this.change(playlist, ifMatch, { token }, [
       shift,
       this.d1
         .prepare(`UPDATE playlist_items SET position = ? WHERE id = ? AND ${IF_WON}`)
         .bind(to, itemId, id, token),
     ]);
-    return toPlaylistView(await this.owned(viewer, id));
+    return toPlaylistView(updated);
   }
 
   /**
    * Runs one change: bump the revision (and item count, and `set`) where it is still the
    * expected one, then `statements`, which check the write token; 409 if the bump missed.
+   * Returns the playlist as the bump left it.
    */
   private async change(
     playlist: PlaylistRow,
     ifMatch: number | null,
     bumpWith: { token?: string; countDelta?: number; set?: string; values?: unknown[] },
     statements: D1PreparedStatement[] = [],
-  ): Promise<void> {
+  ): Promise<PlaylistColumns> {
     const { token = crypto.randomUUID(), countDelta = 0, set = "", values = [] } = bumpWith;
     if (ifMatch !== null && ifMatch !== playlist.revision) throw conflict();
     const bump = this.d1
       .prepare(
         `UPDATE playlists SET revision = revision + 1, write_token = ?, item_count = item_count + ?, updated_at = ?${set ? `, ${set}` : ""}
-         WHERE id = ? AND revision = ?`,
+         WHERE id = ? AND revision = ?
+         RETURNING ${PLAYLIST_COLUMNS}`,
       )
       .bind(token, countDelta, Date.now(), ...values, playlist.id, playlist.revision);
     const [first] = await this.d1.batch([bump, ...statements]);
-    if (!first?.meta.changes) throw conflict();
+    const updated = (first?.results as PlaylistColumns[] | undefined)?.[0];
+    if (!updated) throw conflict();
+    return updated;
   }
 
   /** The playlist if the viewer may see it (public, or theirs); else 404. */
   private async visible(viewer: Viewer | null, id: string): Promise<PlaylistRow> {
     const row = await this.db.select().from(playlists).where(eq(playlists.id, id)).get();
-    if (!row || (row.visibility !== "public" && row.ownerId !== viewer?.id)) {
+    if (!row || !playlistVisible(viewer, row)) {
       throw notFound("The playlist");
     }
     return row;

@@ -9,7 +9,7 @@ import {
 import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db } from "../lib/db";
-import { decodeCursor, toPage, type Page, type PageQuery } from "../lib/pagination";
+import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { ApiError, notFound } from "../lib/problem";
 import { requireArtistManager } from "./catalog-access";
 import { trackReadable } from "./visibility";
@@ -40,12 +40,17 @@ export class RightsService {
   }
 
   async listHolders(page: PageQuery): Promise<Page<HolderView>> {
-    const cursor = decodeCursor(page.cursor);
+    const { where, orderBy } = keyset(
+      rightsHolders.id,
+      "asc",
+      rightsHolders.id,
+      decodeCursor(page.cursor),
+    );
     const rows = await this.db
       .select({ id: rightsHolders.id, name: rightsHolders.name, userId: rightsHolders.userId })
       .from(rightsHolders)
-      .where(cursor ? gt(rightsHolders.id, String(cursor[1])) : undefined)
-      .orderBy(asc(rightsHolders.id))
+      .where(where)
+      .orderBy(...orderBy)
       .limit(page.limit + 1);
     return toPage(
       rows,

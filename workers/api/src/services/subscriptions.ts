@@ -176,12 +176,13 @@ export class SubscriptionService {
       .select({ userId: subscriptions.userId })
       .from(subscriptions)
       .where(and(eq(subscriptions.status, "past_due"), lt(subscriptions.graceUntil, now)));
-    for (const { userId } of expired) {
-      await runBatch(
-        this.db,
+    // Bounded by the accounts that lapsed since yesterday's run: one batch is enough.
+    await runBatch(
+      this.db,
+      expired.flatMap(({ userId }) =>
         this.setPlan(userId, "free", { status: "unpaid", graceUntil: null }, now),
-      );
-    }
+      ),
+    );
     return expired.length;
   }
 
