@@ -23,6 +23,7 @@ import { playlistRoutes, userPlaylistRoutes } from "./routes/playlists";
 import { likeRoutes } from "./routes/likes";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
+import { recommendationRoutes, similarTrackRoutes } from "./routes/recommendations";
 
 /** The largest JSON body the api reads (a full batch of playback events is about 40 KiB). */
 export const JSON_BODY_MAX_BYTES = 256 * 1024;
@@ -74,6 +75,8 @@ export function createApp() {
   app.route("/v1/tracks", playbackRoutes);
   app.route("/v1/tracks", trackRightsRoutes);
   app.route("/v1/tracks", trackStatsRoutes);
+  app.route("/v1/tracks", similarTrackRoutes);
+  app.route("/v1/recommendations", recommendationRoutes);
   app.route("/v1/playback-events", playEventRoutes);
   app.route("/v1/royalties", royaltyRoutes);
   app.route("/v1/rights-holders", rightsHolderRoutes);

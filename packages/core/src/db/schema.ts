@@ -426,3 +426,45 @@ export const stripeEvents = sqliteTable("stripe_events", {
   type: text("type").notNull(),
   receivedAt: integer("received_at").notNull(),
 });
+
+/**
+ * Item-to-item neighbours from co-listening, computed by a daily cron; requests only read them.
+ * `score` is the squared cosine similarity of the two tracks' listener sets.
+ */
+export const trackNeighbors = sqliteTable(
+  "track_neighbors",
+  {
+    trackId: text("track_id").notNull(),
+    neighborId: text("neighbor_id").notNull(),
+    score: real("score").notNull(),
+    coListeners: integer("co_listeners").notNull(),
+    computedAt: integer("computed_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.trackId, t.neighborId] }),
+    index("track_neighbors_rank_idx").on(t.trackId, t.score),
+  ],
+);
+
+/**
+ * Scratch space of the neighbour job: who listened to or liked which public track. Filled and
+ * emptied by each run, so it holds personal data only while the job runs.
+ */
+export const recommendationSignal = sqliteTable(
+  "recommendation_signal",
+  {
+    userId: text("user_id").notNull(),
+    trackId: text("track_id").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.trackId] }),
+    index("recommendation_signal_track_idx").on(t.trackId, t.userId),
+  ],
+);
+
+/** Scratch space of the neighbour job: listeners per track in this run's signal. */
+export const trackListeners = sqliteTable("track_listeners", {
+  trackId: text("track_id").primaryKey(),
+  listeners: integer("listeners").notNull(),
+});

@@ -2,6 +2,7 @@ import { readConfig } from "../lib/config";
 import { log } from "../lib/log";
 import { buildServices } from "../services";
 import { createDb } from "../lib/db";
+import { computeTrackNeighbours } from "../services/track-neighbours";
 import { cleanupUploads } from "./cleanup";
 
 /** The cron (wrangler.toml) that removes abandoned uploads and stuck jobs. */
@@ -35,11 +36,13 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
     services.tracks,
     Date.now() - POPULARITY_SWEEP_MS,
   );
+  const neighbours = await computeTrackNeighbours(env.DB);
   log("info", "scheduled housekeeping", {
     cron: controller.cron,
     purgedSessions: purged,
     purgedGrants: grants,
     graceEnded,
     popular,
+    neighbours,
   });
 }

@@ -10,6 +10,7 @@ import { PlayCounters } from "./play-counters";
 import { PlaysService } from "./plays";
 import { PlaylistService } from "./playlists";
 import { LikeService } from "./likes";
+import { RecommendationService } from "./recommendations";
 import { SubscriptionService } from "./subscriptions";
 import { RightsService } from "./rights";
 import { RoyaltyService } from "./royalties";
@@ -38,6 +39,7 @@ export function buildServices(env: Env, config: Config) {
     rights,
     playlists: new PlaylistService(db, env.DB),
     likes: new LikeService(db),
+    recommendations: new RecommendationService(db),
     subscriptions: new SubscriptionService(db, config),
     plays: new PlaysService(db, counters, config.playback.keys),
     royalties: new RoyaltyService(db, config, counters),

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lte, or } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import {
   playlistItems,
   playlists,
@@ -13,7 +13,7 @@ import type { Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { ApiError, notFound } from "../lib/problem";
 import { iso } from "./catalog-access";
-import { WORLDWIDE } from "./rights";
+import { rightInForce } from "./rights";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { isTrackReadable, trackReadable } from "./visibility";
 
@@ -177,15 +177,7 @@ export class PlaylistService {
         .selectDistinct({ trackId: trackRights.trackId })
         .from(trackRights)
         .innerJoin(playlistItems, eq(playlistItems.trackId, trackRights.trackId))
-        .where(
-          and(
-            eq(playlistItems.playlistId, id),
-            eq(trackRights.rightType, "stream"),
-            inArray(trackRights.territory, territory ? [territory, WORLDWIDE] : [WORLDWIDE]),
-            or(isNull(trackRights.startsAt), lte(trackRights.startsAt, now)),
-            or(isNull(trackRights.expiresAt), gt(trackRights.expiresAt, now)),
-          ),
-        ),
+        .where(and(eq(playlistItems.playlistId, id), rightInForce("stream", territory, now))),
     ]);
     const byId = new Map(rows.map((r) => [r.track.id, r]));
     const streamable = new Set(licensed.map((l) => l.trackId));

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lte, or } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import {
   artists,
   rightsHolders,
@@ -16,6 +16,21 @@ import { trackReadable } from "./visibility";
 
 /** Territory code for rights valid everywhere. */
 export const WORLDWIDE = "WW";
+
+/** Rights rows of `type` in force at `now` in `territory` (or everywhere). */
+export function rightInForce(type: RightType, territory: string | null, now: number): SQL {
+  return sql`${trackRights.rightType} = ${type}
+    and ${inArray(trackRights.territory, territory ? [territory, WORLDWIDE] : [WORLDWIDE])}
+    and ${or(isNull(trackRights.startsAt), lte(trackRights.startsAt, now))}
+    and ${or(isNull(trackRights.expiresAt), gt(trackRights.expiresAt, now))}`;
+}
+
+/** Tracks anyone in `territory` may stream now: public, ready, and under a stream right. */
+export function streamableIn(territory: string | null, now: number): SQL {
+  return sql`${tracks.visibility} = 'public' and ${tracks.status} = 'ready' and exists (
+    select 1 from ${trackRights}
+    where ${trackRights.trackId} = ${tracks.id} and ${rightInForce("stream", territory, now)})`;
+}
 
 export type RightInput = {
   territory: string;
@@ -140,19 +155,10 @@ export class RightsService {
     territory: string | null,
     now = Date.now(),
   ): Promise<boolean> {
-    const territories = territory ? [territory, WORLDWIDE] : [WORLDWIDE];
     const row = await this.db
       .select({ id: trackRights.id })
       .from(trackRights)
-      .where(
-        and(
-          eq(trackRights.trackId, trackId),
-          eq(trackRights.rightType, type),
-          inArray(trackRights.territory, territories),
-          or(isNull(trackRights.startsAt), lte(trackRights.startsAt, now)),
-          or(isNull(trackRights.expiresAt), gt(trackRights.expiresAt, now)),
-        ),
-      )
+      .where(and(eq(trackRights.trackId, trackId), rightInForce(type, territory, now)))
       .get();
     return row !== undefined;
   }
