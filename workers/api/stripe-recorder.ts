@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
  * A stand-in for Stripe's API that runs beside the tests (Node, not workerd): it records
  * every request it gets and answers `POST /v1/checkout/sessions` the way Stripe does.
  * `GET /__recorded` returns what was sent, so tests check exactly what the api sent Stripe.
- * A customer email containing `+declined` gets Stripe's error shape instead.
+ * A customer email containing `+declined` gets Stripe's error shape instead. It also cancels
+ * subscriptions (`DELETE /v1/subscriptions/:id`), failing for ids containing `unreachable`.
  */
 export async function startStripeRecorder(): Promise<string> {
   const recorded: {
@@ -43,6 +44,19 @@ export async function startStripeRecorder(): Promise<string> {
             url: `https://checkout.stripe.com/c/pay/${id}`,
           }),
         );
+        return;
+      }
+      const cancel = /^\/v1\/subscriptions\/([^/]+)$/.exec(req.url ?? "");
+      if (req.method === "DELETE" && cancel?.[1]) {
+        if (cancel[1].includes("unreachable")) {
+          res
+            .writeHead(500, { "Content-Type": "application/json" })
+            .end(JSON.stringify({ error: { type: "api_error", message: "Try again" } }));
+          return;
+        }
+        res
+          .writeHead(200, { "Content-Type": "application/json" })
+          .end(JSON.stringify({ id: cancel[1], object: "subscription", status: "canceled" }));
         return;
       }
       res.writeHead(404, { "Content-Type": "application/json" }).end("{}");

@@ -127,6 +127,14 @@ export const CounterBatchSchema = z.object({
     .max(PLAY_EVENTS_MAX_PER_BATCH),
 });
 export type CounterBatch = z.infer<typeof CounterBatchSchema>;
+
+/** What a counter is asked to forget when an account is erased. */
+export const CounterForgetSchema = z.object({
+  version: z.literal(1),
+  userId: z.string().min(1),
+  playbackIds: z.array(z.string().min(1).max(PLAYBACK_ID_MAX_LENGTH)).max(10_000),
+});
+export type CounterForget = z.infer<typeof CounterForgetSchema>;
 export type CounterEvent = CounterBatch["events"][number];
 
 /** Which of a track's counters a playback's events go to: every event of one playback, the same one. */

@@ -10,7 +10,7 @@ import { albumRoutes } from "./routes/albums";
 import { artistRoutes } from "./routes/artists";
 import { authRoutes } from "./routes/auth";
 import { genreRoutes } from "./routes/genres";
-import { meRoutes } from "./routes/me";
+import { exportRoutes, meRoutes } from "./routes/me";
 import { searchRoutes } from "./routes/search";
 import { trackRoutes } from "./routes/tracks";
 import { playbackRoutes } from "./routes/playback";
@@ -62,6 +62,7 @@ export function createApp() {
 
   app.route("/v1/auth", authRoutes);
   app.route("/v1/me", meRoutes);
+  app.route("/v1/me", exportRoutes);
   app.route("/v1/me", historyRoutes);
   app.route("/v1/me", likeRoutes);
   app.route("/v1/users", userRoutes);

@@ -468,3 +468,12 @@ export const trackListeners = sqliteTable("track_listeners", {
   trackId: text("track_id").primaryKey(),
   listeners: integer("listeners").notNull(),
 });
+
+/**
+ * R2 prefixes to empty, written in the same batch that deletes the rows pointing at them
+ * (account erasure); removed once empty. The cleanup cron finishes what a request could not.
+ */
+export const storageDeletions = sqliteTable("storage_deletions", {
+  prefix: text("prefix").primaryKey(),
+  requestedAt: integer("requested_at").notNull(),
+});

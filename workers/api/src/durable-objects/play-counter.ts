@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   CounterBatchSchema,
+  CounterForgetSchema,
   PLAY_DEDUP_WINDOW_MS,
   PLAYED_TOLERANCE_MS,
   STREAM_THRESHOLD_MS,
@@ -91,6 +92,23 @@ export class PlayCounter extends DurableObject<Env> {
     });
     if (results.some((r) => r.status === "accepted")) await this.#scheduleFlush(now);
     return results.sort((a, b) => a.index - b.index);
+  }
+
+  /**
+   * An erased account: its counted streams go to D1 first (where the api then anonymises
+   * them), then its playbacks' progress is dropped, so nothing here names the user.
+   */
+  async forget(input: unknown): Promise<void> {
+    const { userId, playbackIds } = CounterForgetSchema.parse(input);
+    const pending = () =>
+      this.#sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM pending_streams WHERE user_id = ?", userId)
+        .one().n;
+    while (pending() > 0) await this.#flush();
+    this.#sql.exec(
+      "DELETE FROM sessions WHERE playback_id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(playbackIds),
+    );
   }
 
   /** Writes what is not yet in D1 now (reads call this to see the latest totals). */

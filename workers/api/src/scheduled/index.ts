@@ -26,7 +26,15 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
       services.tracks,
       Date.now() - POPULARITY_OVERLAP_MS,
     );
-    log("info", "upload cleanup", { cron: controller.cron, dryRun, ...removed, popular });
+    // Storage of erased accounts that the erasing request could not finish emptying.
+    const erasedPrefixes = await services.privacy.emptyPendingPrefixes();
+    log("info", "upload cleanup", {
+      cron: controller.cron,
+      dryRun,
+      ...removed,
+      popular,
+      erasedPrefixes,
+    });
     return;
   }
   const purged = await services.auth.purgeEndedSessions(ENDED_SESSION_RETENTION_MS);

@@ -9,6 +9,7 @@ import { PlaybackService } from "./playback";
 import { PlayCounters } from "./play-counters";
 import { PlaysService } from "./plays";
 import { PlaylistService } from "./playlists";
+import { PrivacyService } from "./privacy";
 import { LikeService } from "./likes";
 import { RecommendationService } from "./recommendations";
 import { SubscriptionService } from "./subscriptions";
@@ -26,6 +27,7 @@ export function buildServices(env: Env, config: Config) {
   const genres = new GenreService(db);
   const rights = new RightsService(db);
   const counters = new PlayCounters(env.PLAY_COUNTER);
+  const subscriptions = new SubscriptionService(db, config);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),
@@ -40,7 +42,8 @@ export function buildServices(env: Env, config: Config) {
     playlists: new PlaylistService(db, env.DB),
     likes: new LikeService(db),
     recommendations: new RecommendationService(db),
-    subscriptions: new SubscriptionService(db, config),
+    subscriptions,
+    privacy: new PrivacyService(db, env.DB, env.MEDIA, counters, subscriptions),
     plays: new PlaysService(db, counters, config.playback.keys),
     royalties: new RoyaltyService(db, config, counters),
   };

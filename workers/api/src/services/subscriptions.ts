@@ -105,6 +105,34 @@ export class SubscriptionService {
   }
 
   /**
+   * Cancels the user's Stripe subscription at once (an account being erased must not be
+   * charged again). Throws, changing nothing, when Stripe does not confirm.
+   */
+  async cancelNow(userId: string): Promise<boolean> {
+    const row = await this.db
+      .select({ id: subscriptions.stripeSubscriptionId, status: subscriptions.status })
+      .from(subscriptions)
+      .where(eq(subscriptions.userId, userId))
+      .get();
+    if (!row?.id || row.status === "canceled") return false;
+    const { secretKey, stripeApiBase } = this.config.billing;
+    const res = await fetch(`${stripeApiBase}/v1/subscriptions/${encodeURIComponent(row.id)}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${secretKey}`, "Stripe-Version": "2024-06-20" },
+    });
+    // Already gone at Stripe (404) is as good as cancelled.
+    if (!res.ok && res.status !== 404) {
+      log("warn", "stripe cancel failed", { status: res.status, userId });
+      throw new ApiError(
+        502,
+        "PAYMENT_PROVIDER_ERROR",
+        "The subscription could not be cancelled with the payment provider; nothing was erased. Try again later.",
+      );
+    }
+    return true;
+  }
+
+  /**
    * Applies one webhook delivery: verified signature, then once per event id. Returns what
    * happened, for the log and the answer to Stripe.
    */
