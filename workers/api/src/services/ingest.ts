@@ -1,4 +1,5 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
+import { deletePrefix } from "../lib/storage";
 import {
   albums,
   artists,
@@ -345,11 +346,6 @@ export class IngestService {
 
   /** Deletes every object under a prefix (an asset version that will not be published). */
   async deletePrefix(prefix: string): Promise<void> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.env.MEDIA.list({ prefix, ...(cursor ? { cursor } : {}) });
-      if (page.objects.length) await this.env.MEDIA.delete(page.objects.map((o) => o.key));
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+    await deletePrefix(this.env.MEDIA, prefix);
   }
 }

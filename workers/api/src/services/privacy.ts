@@ -3,6 +3,7 @@ import { playbacks, users } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
+import { deletePrefix } from "../lib/storage";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "../lib/password";
 import { ApiError, notFound } from "../lib/problem";
 import type { PlayCounters } from "./play-counters";
@@ -188,12 +189,7 @@ export class PrivacyService {
       .bind(limit)
       .all<{ prefix: string }>();
     for (const { prefix } of pending.results) {
-      let cursor: string | undefined;
-      do {
-        const page = await this.media.list({ prefix, ...(cursor ? { cursor } : {}) });
-        if (page.objects.length) await this.media.delete(page.objects.map((o) => o.key));
-        cursor = page.truncated ? page.cursor : undefined;
-      } while (cursor);
+      await deletePrefix(this.media, prefix);
       await this.d1.prepare("DELETE FROM storage_deletions WHERE prefix = ?").bind(prefix).run();
     }
     return pending.results.length;

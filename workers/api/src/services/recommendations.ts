@@ -82,8 +82,8 @@ export class RecommendationService {
       this.neighboursOf(seeds, fresh),
       this.fromArtistsAndGenres(known, fresh, limit),
     ]);
-    const mixed = interleave([similar, mine.artists, similar, mine.genres]);
-    const popular = await this.popular(territory, fresh, limit, now);
+    const mixed = dedupe(interleave([similar, mine.artists, similar, mine.genres]));
+    const popular = mixed.length < limit ? await this.popular(territory, fresh, limit, now) : [];
     return this.views(dedupe([...mixed, ...popular]).slice(0, limit));
   }
 
