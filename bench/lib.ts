@@ -3,6 +3,7 @@ import path from "node:path";
 import {
   ROOT,
   WRANGLER_ENV,
+  ensureWebBuild,
   waitHealthy,
   wranglerBin,
   wranglerDevArgs,
@@ -33,6 +34,7 @@ export async function startWorker(
   probePath: string,
   options: { vars?: Record<string, string>; envFile?: string } = {},
 ) {
+  ensureWebBuild();
   const child = spawn(
     wranglerBin(),
     [

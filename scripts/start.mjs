@@ -12,6 +12,7 @@ import {
   WRANGLER_ENV,
   applyLocalMigrations,
   ensureDependencies,
+  ensureWebBuild,
   ensureDevVars,
   ensureFfmpeg,
   waitHealthy,
@@ -138,6 +139,7 @@ function readDevVar(name) {
 
 await refuseIfRunning();
 ensureDependencies();
+ensureWebBuild();
 ensureFfmpeg({ required: true });
 ensureDevVars();
 mkdirSync(STATE_DIR, { recursive: true });

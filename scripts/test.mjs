@@ -6,12 +6,26 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ensureDependencies, ensureFfmpeg, ROOT, WRANGLER_ENV, wranglerBin } from "./lib/setup.mjs";
+import {
+  ensureDependencies,
+  ensureWebBuild,
+  ensureFfmpeg,
+  ROOT,
+  WRANGLER_ENV,
+  wranglerBin,
+} from "./lib/setup.mjs";
 
 ensureDependencies();
+ensureWebBuild();
 ensureFfmpeg({ required: false });
 
-const TYPECHECK_PROJECTS = [".", "workers/api", "workers/stream-gate", "containers/transcoder"];
+const TYPECHECK_PROJECTS = [
+  ".",
+  "workers/api",
+  "workers/stream-gate",
+  "containers/transcoder",
+  "web",
+];
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -3,7 +3,7 @@
 // before `npm ci` has.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,6 +20,41 @@ export function ensureDependencies() {
   say("installing npm packages (npm ci)…");
   const run = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: "inherit" });
   if (run.status !== 0) throw new Error("npm ci failed; see the output above");
+}
+
+const WEB = path.join(ROOT, "web");
+
+/** Newest modification time under `dir` (files only), 0 when it does not exist. */
+function newestUnder(dir) {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const full = path.join(dir, entry.name);
+    return Math.max(newest, entry.isDirectory() ? newestUnder(full) : statSync(full).mtimeMs);
+  }, 0);
+}
+
+/**
+ * Builds the web player into web/dist (the api worker's static assets) with Vite when the
+ * build is missing or older than its sources.
+ */
+export function ensureWebBuild() {
+  const built = path.join(WEB, "dist/index.html");
+  const sources = Math.max(
+    newestUnder(path.join(WEB, "src")),
+    newestUnder(path.join(WEB, "public")),
+    statSync(path.join(WEB, "index.html")).mtimeMs,
+  );
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  say("building the web player (vite build)…");
+  const run = spawnSync(
+    "npx",
+    ["vite", "build", "-c", path.join(WEB, "vite.config.ts"), "--logLevel", "warn"],
+    {
+      cwd: ROOT,
+      stdio: "inherit",
+    },
+  );
+  if (run.status !== 0) throw new Error("vite build failed; see the output above");
 }
 
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;

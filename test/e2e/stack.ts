@@ -11,6 +11,7 @@ import {
   ROOT,
   WRANGLER_ENV,
   applyLocalMigrations,
+  ensureWebBuild,
   waitHealthy,
   wranglerBin,
   wranglerDevArgs,
@@ -72,6 +73,7 @@ export async function startStack(): Promise<Stack> {
     ].join("\n"),
   );
   applyLocalMigrations(persistTo);
+  ensureWebBuild();
   const worker: ChildProcess = spawn(
     wranglerBin(),
     [

@@ -1,0 +1,148 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeMusic } from "../../containers/transcoder/test/media";
+import { SCREENSHOTS, launchChromium } from "./browser";
+import { startStack, type Stack } from "./stack";
+
+/** Long enough for 30 s of counted playing after a seek back. */
+const TRACK_SECONDS = 48;
+const TITLE = `Browser Song ${Date.now().toString(36)}`;
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+let dir: string;
+
+const shot = (name: string) =>
+  page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+/** The player's audio element, read in the page. */
+const audio = () =>
+  page.evaluate(() => {
+    const a = document.querySelector("audio");
+    return { time: a?.currentTime ?? 0, paused: a?.paused ?? true, duration: a?.duration ?? 0 };
+  });
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "web-e2e-"));
+  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+}, 180_000);
+
+afterEach(async ({ task }) => {
+  if (task.result?.state === "fail")
+    await shot(`failed-${task.name.slice(0, 40)}`).catch(() => undefined);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("the web player, in chromium", () => {
+  it("signs up a new listener", async () => {
+    await page.goto(`${stack.api}/#/signup`);
+    await shot("signup");
+    await page.getByLabel("Your name").fill("Browser Fan");
+    await page.getByLabel("Email").fill(`fan-${Date.now()}@example.com`);
+    await page.getByLabel("Password").fill("a long enough password");
+    await page.getByRole("button", { name: "Sign up" }).click();
+    await page.getByRole("link", { name: "Library" }).waitFor();
+    await shot("home");
+  });
+
+  it("uploads a generated file and shows it becoming ready", async () => {
+    const file = path.join(dir, "song.flac");
+    makeMusic(file, TRACK_SECONDS, { tags: { title: TITLE, artist: "Browser Band" } });
+    await page.getByRole("link", { name: "Upload" }).click();
+    await page.getByLabel("Who can listen").selectOption("public");
+    await page.locator("#file-picker").setInputFiles(file);
+    const row = page.locator("li.upload");
+    await row.locator("progress").waitFor();
+    await page
+      .locator('li.upload[data-state="processing"], li.upload[data-state="ready"]')
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await shot("upload-processing");
+    await page.locator('li.upload[data-state="ready"]').waitFor({ timeout: 90_000 });
+    expect(await row.locator(".status").textContent()).toContain("Ready");
+    await shot("upload-ready");
+  });
+
+  it("finds it with suggestions, plays it, and seeks by clicking the waveform", async () => {
+    await page.getByRole("link", { name: "Search" }).click();
+    await page.getByLabel("Search").pressSequentially(TITLE.slice(0, 9), { delay: 30 });
+    await page.locator(".suggestions li", { hasText: TITLE }).first().waitFor();
+    await shot("search-suggestions");
+    await page.getByLabel("Search").fill(TITLE);
+    await page.getByLabel("Search").press("Enter");
+    await page.getByRole("button", { name: `Play ${TITLE}` }).click();
+    await page.waitForFunction(() => {
+      const a = document.querySelector("audio");
+      return a !== null && !a.paused && a.currentTime > 1.5;
+    });
+    const first = await audio();
+    await page.waitForTimeout(1000);
+    const later = await audio();
+    expect(later.paused).toBe(false);
+    expect(later.time).toBeGreaterThan(first.time);
+    expect(await page.locator(".player").getAttribute("data-gain-db")).toMatch(/^-?\d+\.\d\d$/);
+    // A click at 60 % of the waveform lands near 60 % of the track.
+    const box = await page.locator("canvas.waveform").boundingBox();
+    if (!box) throw new Error("no waveform on the page");
+    await page.mouse.click(box.x + box.width * 0.6, box.y + box.height / 2);
+    await page.waitForFunction(
+      (seconds) => (document.querySelector("audio")?.currentTime ?? 0) > seconds,
+      TRACK_SECONDS * 0.55,
+    );
+    await shot("playing");
+    // And back to the start, so 30 s of playing remain.
+    await page.mouse.click(box.x + 2, box.y + box.height / 2);
+    await page.waitForFunction(() => (document.querySelector("audio")?.currentTime ?? 99) < 3);
+  });
+
+  it("adds it to a new playlist", async () => {
+    await page.getByRole("link", { name: "Library" }).click();
+    await page.getByLabel("New playlist title").fill("Browser mix");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("heading", { name: "Browser mix" }).waitFor();
+    await page.getByRole("link", { name: "Library" }).click();
+    const add = page.getByLabel(`Add ${TITLE} to a playlist`).first();
+    await add.focus();
+    await expect.poll(() => add.locator("option").count()).toBeGreaterThan(1);
+    await add.selectOption({ label: "Browser mix" });
+    await page.getByText(`Added ${TITLE}.`).waitFor();
+    await page.getByRole("link", { name: "Browser mix" }).click();
+    await page.locator(".playlist li", { hasText: TITLE }).waitFor();
+    await shot("playlist");
+  });
+
+  it("counts a stream after 30 s of playing and shows it in the studio", async () => {
+    // Playing went on in the player bar while the other pages were used.
+    await page.waitForFunction(
+      () => (document.querySelector("audio")?.currentTime ?? 0) > 33,
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.getByRole("link", { name: "Studio" }).click();
+    const total = page.locator(".stats li", { hasText: TITLE }).locator(".total");
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole("link", { name: "Studio" }).click();
+          await page.evaluate(() => dispatchEvent(new HashChangeEvent("hashchange")));
+          return total.getAttribute("data-streams", { timeout: 5000 }).catch(() => null);
+        },
+        { timeout: 40_000, interval: 3000 },
+      )
+      .toBe("1");
+    await shot("studio");
+  });
+});

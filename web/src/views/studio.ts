@@ -1,0 +1,145 @@
+import { api } from "../api";
+import { h } from "../dom";
+import type { View } from "../app";
+import type { Track } from "../types";
+
+type Stats = {
+  totals: { streams: number; seconds: number };
+  days: { day: string; territory: string; streams: number; seconds: number }[];
+};
+type Report = {
+  holder: { id: string; name: string };
+  currency: string;
+  rows: { title: string; territory: string; streams: number; share: number; amount: number }[];
+  totals: { streams: number; amount: number };
+};
+
+/** Streams per day as bars (SVG, no chart library). */
+function chart(days: Stats["days"]): SVGElement {
+  const perDay = new Map<string, number>();
+  for (const d of days) perDay.set(d.day, (perDay.get(d.day) ?? 0) + d.streams);
+  const entries = [...perDay].sort();
+  const max = Math.max(1, ...entries.map(([, n]) => n));
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${Math.max(1, entries.length) * 12} 60`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute(
+    "aria-label",
+    entries.map(([d, n]) => `${d}: ${n}`).join(", ") || "No streams yet",
+  );
+  entries.forEach(([day, n], i) => {
+    const bar = document.createElementNS(ns, "rect");
+    const height = (n / max) * 55;
+    bar.setAttribute("x", String(i * 12 + 1));
+    bar.setAttribute("y", String(58 - height));
+    bar.setAttribute("width", "10");
+    bar.setAttribute("height", String(height));
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${day}: ${n} streams`;
+    bar.append(title);
+    svg.append(bar);
+  });
+  return svg;
+}
+
+/** For artists: each own track's streams over time, and the royalty reports they may read. */
+export const studio: View = async () => {
+  const lib = await api.get<{ uploads: { items: Track[] } }>("/v1/me/library?limit=50");
+  const tracks = lib.uploads.items.filter((t) => t.status === "ready");
+  const stats = await Promise.all(
+    tracks.map((t) => api.get<Stats>(`/v1/tracks/${t.id}/stats`).catch(() => null)),
+  );
+  const holders = new Set<string>();
+  await Promise.all(
+    tracks.map(async (t) => {
+      const rights = await api
+        .get<{ items?: { holderId: string }[] } | { holderId: string }[]>(
+          `/v1/tracks/${t.id}/rights`,
+        )
+        .catch(() => []);
+      for (const r of Array.isArray(rights) ? rights : (rights.items ?? []))
+        holders.add(r.holderId);
+    }),
+  );
+  const reports = (
+    await Promise.all(
+      [...holders].map((id) =>
+        api.get<Report>(`/v1/royalties/report?holder=${encodeURIComponent(id)}`).catch(() => null),
+      ),
+    )
+  ).filter((r): r is Report => r !== null);
+  return h(
+    "section",
+    { class: "studio" },
+    h("h1", {}, "Studio"),
+    h("h2", {}, "Streams, last 28 days"),
+    tracks.length
+      ? h(
+          "ul",
+          { class: "stats" },
+          tracks.map((t, i) =>
+            h(
+              "li",
+              { dataset: { trackId: t.id } },
+              h("strong", {}, t.title),
+              h(
+                "span",
+                { class: "total", dataset: { streams: String(stats[i]?.totals.streams ?? 0) } },
+                ` ${stats[i]?.totals.streams ?? 0} streams`,
+              ),
+              stats[i] ? chart(stats[i].days) : null,
+            ),
+          ),
+        )
+      : h("p", { class: "empty" }, "Upload a track to see its streams here."),
+    h("h2", {}, "Royalties"),
+    reports.length
+      ? reports.map((r) =>
+          h(
+            "div",
+            { class: "report" },
+            h("h3", {}, r.holder.name),
+            h(
+              "table",
+              {},
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  h("th", {}, "Track"),
+                  h("th", {}, "Territory"),
+                  h("th", {}, "Streams"),
+                  h("th", {}, "Share"),
+                  h("th", {}, `Amount (${r.currency})`),
+                ),
+              ),
+              h(
+                "tbody",
+                {},
+                r.rows.map((row) =>
+                  h(
+                    "tr",
+                    {},
+                    h("td", {}, row.title),
+                    h("td", {}, row.territory),
+                    h("td", {}, row.streams),
+                    h("td", {}, `${Math.round(row.share * 100)} %`),
+                    h("td", {}, row.amount.toFixed(4)),
+                  ),
+                ),
+              ),
+            ),
+            h(
+              "p",
+              {},
+              `Total: ${r.totals.streams} streams, ${r.totals.amount.toFixed(4)} ${r.currency}`,
+            ),
+          ),
+        )
+      : h("p", { class: "empty" }, "No royalty reports for your account yet."),
+  );
+};

@@ -1,0 +1,173 @@
+import { api, describeError } from "../api";
+import { h } from "../dom";
+import type { View } from "../app";
+import type { Upload } from "../types";
+
+type Created = { uploadId: string; putUrl: string; headers: Record<string, string> };
+
+const POLL_MS = 1000;
+const ACCEPT = "audio/*,.mp3,.wav,.flac,.m4a,.aac,.ogg,.opus,.aif,.aiff";
+const STAGES: Record<Upload["state"], string> = {
+  awaiting_upload: "Waiting for the file",
+  queued: "Queued for processing",
+  processing: "Processing",
+  ready: "Ready",
+  failed: "Failed",
+};
+
+/**
+ * Upload: drop or pick files; each goes straight to storage with a presigned PUT (a bar for
+ * the bytes sent), then shows the processing stage and percent until ready or failed.
+ */
+export const upload: View = (app) => {
+  const list = h("ul", { class: "uploads" });
+  const visibility = h(
+    "select",
+    { "aria-label": "Who can listen" },
+    h("option", { value: "private" }, "Only me"),
+    h("option", { value: "public" }, "Everyone"),
+  );
+  const picker = h("input", {
+    type: "file",
+    multiple: true,
+    accept: ACCEPT,
+    class: "visually-hidden",
+    id: "file-picker",
+  });
+  const start = (files: FileList | null) => {
+    for (const file of Array.from(files ?? []))
+      list.prepend(uploadRow(app, file, visibility.value));
+  };
+  picker.addEventListener("change", () => {
+    start(picker.files);
+    picker.value = "";
+  });
+  const zone = h(
+    "div",
+    {
+      class: "dropzone",
+      ondragover: (e: DragEvent) => {
+        e.preventDefault();
+        zone.classList.add("over");
+      },
+      ondragleave: () => zone.classList.remove("over"),
+      ondrop: (e: DragEvent) => {
+        e.preventDefault();
+        zone.classList.remove("over");
+        start(e.dataTransfer?.files ?? null);
+      },
+    },
+    h(
+      "p",
+      {},
+      "Drop audio files here, or ",
+      h("label", { for: "file-picker", class: "link" }, "choose files"),
+      ".",
+    ),
+    h("small", {}, "MP3, WAV, FLAC, AAC/M4A, Ogg/Opus or AIFF, up to 500 MB each."),
+    picker,
+  );
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Upload"),
+    h("label", {}, "Who can listen: ", visibility),
+    zone,
+    list,
+  );
+};
+
+function uploadRow(app: App, file: File, visibility: string): HTMLElement {
+  const bar = h("progress", { max: 100, value: 0 });
+  const status = h("span", { class: "status" }, "Starting…");
+  const cancel = h("button", { class: "cancel" }, "Cancel");
+  const row = h("li", { class: "upload" }, h("strong", {}, file.name), bar, status, cancel);
+  let uploadId: string | null = null;
+  let xhr: XMLHttpRequest | null = null;
+  let stopped = false;
+  const fail = (message: string) => {
+    row.classList.add("failed");
+    status.textContent = message;
+    cancel.remove();
+  };
+  cancel.addEventListener("click", async () => {
+    stopped = true;
+    xhr?.abort();
+    if (uploadId) await api.request("DELETE", `/v1/uploads/${uploadId}`).catch(() => undefined);
+    fail("Cancelled.");
+  });
+  void (async () => {
+    try {
+      const created = await api.post<Created>("/v1/uploads", {
+        filename: file.name,
+        contentType: file.type || guessType(file.name),
+        size: file.size,
+        visibility,
+      });
+      uploadId = created.uploadId;
+      row.dataset["uploadId"] = uploadId;
+      status.textContent = "Uploading…";
+      await put(created, file, (fraction) => (bar.value = Math.round(fraction * 100)));
+      if (stopped) return;
+      await api.post(`/v1/uploads/${uploadId}/complete`);
+      for (;;) {
+        if (stopped) return;
+        const u = await api.get<Upload>(`/v1/uploads/${uploadId}`);
+        row.dataset["state"] = u.state;
+        bar.value = u.state === "ready" ? 100 : u.progress.percent;
+        status.textContent = `${STAGES[u.state]}${u.progress.stage && u.state === "processing" ? `: ${u.progress.stage}` : ""} ${u.state === "processing" ? `${u.progress.percent}%` : ""}`;
+        if (u.state === "failed") return fail(`Failed: ${u.failure?.reason ?? "unknown reason"}`);
+        if (u.state === "ready") {
+          cancel.remove();
+          status.replaceChildren(
+            "Ready. ",
+            u.duplicateOf ? "You already have this audio. " : "",
+            h("a", { href: `#/library` }, "Open your library"),
+          );
+          app.toast(`${file.name} is ready.`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    } catch (error) {
+      if (!stopped) fail(describeError(error));
+    }
+  })();
+
+  /** The PUT goes straight to storage, so XMLHttpRequest: fetch cannot report upload progress. */
+  function put(created: Created, body: File, onProgress: (f: number) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      xhr = new XMLHttpRequest();
+      xhr.open("PUT", created.putUrl);
+      for (const [name, value] of Object.entries(created.headers)) {
+        if (name.toLowerCase() !== "content-length") xhr.setRequestHeader(name, value);
+      }
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+      xhr.onload = () =>
+        xhr && xhr.status < 300
+          ? resolve()
+          : reject(new Error(`Storage refused the file (${xhr?.status ?? 0}).`));
+      xhr.onerror = () => reject(new Error("The upload was interrupted. Check your connection."));
+      xhr.send(body);
+    });
+  }
+  return row;
+}
+
+function guessType(name: string): string {
+  const ext = name.split(".").pop()?.toLowerCase() ?? "";
+  const types: Record<string, string> = {
+    mp3: "audio/mpeg",
+    wav: "audio/wav",
+    flac: "audio/flac",
+    m4a: "audio/mp4",
+    aac: "audio/aac",
+    ogg: "audio/ogg",
+    opus: "audio/ogg",
+    aif: "audio/aiff",
+    aiff: "audio/aiff",
+  };
+  return types[ext] ?? "application/octet-stream";
+}
+
+type App = Parameters<View>[0];
