@@ -194,7 +194,7 @@ try {
     [
       "",
       "Edge Music is running.",
-      `  Web app:      http://localhost:${ports.api}/   (catalog search for now; the player is the web player issue)`,
+      `  Web app:      http://localhost:${ports.api}/   (the web player: sign in with a demo account below)`,
       `  API docs:     http://localhost:${ports.api}/docs/   (OpenAPI: /openapi.json)`,
       `  Stream-gate:  http://localhost:${ports.gate}/`,
       `  Transcoder:   http://localhost:${ports.transcoder}/`,

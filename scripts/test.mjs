@@ -9,6 +9,7 @@ import path from "node:path";
 import {
   ensureDependencies,
   ensureWebBuild,
+  ensureDebianPackages,
   ensureFfmpeg,
   ROOT,
   WRANGLER_ENV,
@@ -18,6 +19,13 @@ import {
 ensureDependencies();
 ensureWebBuild();
 ensureFfmpeg({ required: false });
+// The web player's tests drive Debian's chromium with playwright-core.
+ensureDebianPackages({
+  commands: ["chromium"],
+  packages: ["chromium"],
+  purpose: "the web player's browser tests need it",
+  required: false,
+});
 
 const TYPECHECK_PROJECTS = [
   ".",

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -19,12 +19,37 @@ let dir: string;
 const shot = (name: string) =>
   page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-/** The player's audio element, read in the page. */
+type AudioState = { currentTime: number; paused: boolean; src: string };
+type Condition = { after?: number; before?: number; playing?: boolean; mse?: boolean };
+
+/** The page's audio element; typed here because this project's types are not the DOM's. */
 const audio = () =>
   page.evaluate(() => {
-    const a = document.querySelector("audio");
-    return { time: a?.currentTime ?? 0, paused: a?.paused ?? true, duration: a?.duration ?? 0 };
+    const doc = (globalThis as unknown as { document: { querySelector(s: string): AudioState } })
+      .document;
+    const a = doc.querySelector("audio");
+    return { time: a.currentTime, paused: a.paused };
   });
+
+/** Waits until the audio element meets `c` (a function, not a string: the CSP forbids eval). */
+const audioUntil = (c: Condition, timeout = 30_000) =>
+  page.waitForFunction(
+    (c: Condition) => {
+      const doc = (
+        globalThis as unknown as { document: { querySelector(s: string): AudioState | null } }
+      ).document;
+      const a = doc.querySelector("audio");
+      return (
+        !!a &&
+        a.currentTime > (c.after ?? -1) &&
+        a.currentTime < (c.before ?? Infinity) &&
+        (!c.playing || !a.paused) &&
+        (!c.mse || a.src.startsWith("blob:"))
+      );
+    },
+    c,
+    { timeout },
+  );
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "web-e2e-"));
@@ -82,10 +107,7 @@ describe("the web player, in chromium", () => {
     await page.getByLabel("Search").fill(TITLE);
     await page.getByLabel("Search").press("Enter");
     await page.getByRole("button", { name: `Play ${TITLE}` }).click();
-    await page.waitForFunction(() => {
-      const a = document.querySelector("audio");
-      return a !== null && !a.paused && a.currentTime > 1.5;
-    });
+    await audioUntil({ playing: true, after: 1.5 });
     const first = await audio();
     await page.waitForTimeout(1000);
     const later = await audio();
@@ -96,14 +118,11 @@ describe("the web player, in chromium", () => {
     const box = await page.locator("canvas.waveform").boundingBox();
     if (!box) throw new Error("no waveform on the page");
     await page.mouse.click(box.x + box.width * 0.6, box.y + box.height / 2);
-    await page.waitForFunction(
-      (seconds) => (document.querySelector("audio")?.currentTime ?? 0) > seconds,
-      TRACK_SECONDS * 0.55,
-    );
+    await audioUntil({ after: TRACK_SECONDS * 0.55 });
     await shot("playing");
     // And back to the start, so 30 s of playing remain.
     await page.mouse.click(box.x + 2, box.y + box.height / 2);
-    await page.waitForFunction(() => (document.querySelector("audio")?.currentTime ?? 99) < 3);
+    await audioUntil({ before: 3 });
   });
 
   it("adds it to a new playlist", async () => {
@@ -124,25 +143,71 @@ describe("the web player, in chromium", () => {
 
   it("counts a stream after 30 s of playing and shows it in the studio", async () => {
     // Playing went on in the player bar while the other pages were used.
-    await page.waitForFunction(
-      () => (document.querySelector("audio")?.currentTime ?? 0) > 33,
-      null,
-      {
-        timeout: 60_000,
-      },
-    );
+    await audioUntil({ after: 33 }, 60_000);
     await page.getByRole("link", { name: "Studio" }).click();
     const total = page.locator(".stats li", { hasText: TITLE }).locator(".total");
     await expect
       .poll(
         async () => {
+          await page.getByRole("link", { name: "Home" }).click();
           await page.getByRole("link", { name: "Studio" }).click();
-          await page.evaluate(() => dispatchEvent(new HashChangeEvent("hashchange")));
           return total.getAttribute("data-streams", { timeout: 5000 }).catch(() => null);
         },
         { timeout: 40_000, interval: 3000 },
       )
       .toBe("1");
+    const report = page.locator(".report tr", { hasText: TITLE });
+    await expect.poll(() => report.locator("td").nth(2).textContent()).toBe("1");
     await shot("studio");
+  });
+
+  it("moves to a lower rendition when the network slows down", async () => {
+    // Unthrottled, the free plan's best rendition was playing.
+    expect(await page.locator(".player").getAttribute("data-rendition")).toBe("aac_128");
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 150,
+      downloadThroughput: 10 * 1024,
+      uploadThroughput: 10 * 1024,
+    });
+    try {
+      await page.getByRole("link", { name: "Library" }).click();
+      await page
+        .getByRole("button", { name: `Play ${TITLE}` })
+        .first()
+        .click();
+      await page.locator('.player[data-rendition="aac_64"]').waitFor({ timeout: 60_000 });
+      await shot("throttled");
+    } finally {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+    }
+  });
+
+  it("plays the same track through DASH with dash.js", async () => {
+    await page.getByLabel("Stream format").selectOption("dash");
+    await audioUntil({ playing: true, after: 1, mse: true });
+    const first = await audio();
+    await page.waitForTimeout(1000);
+    expect((await audio()).time).toBeGreaterThan(first.time);
+    expect(await page.locator(".player-error").textContent()).toBe("");
+    await page.getByLabel("Stream format").selectOption("hls");
+  });
+
+  it("says in words why an upload failed", async () => {
+    const file = path.join(dir, "not-audio.mp3");
+    await writeFile(file, "these are words, not sound\n".repeat(200));
+    await page.getByRole("link", { name: "Upload" }).click();
+    await page.locator("#file-picker").setInputFiles(file);
+    const failed = page.locator("li.upload.failed");
+    await failed.waitFor({ timeout: 60_000 });
+    expect(await failed.locator(".status").textContent()).toMatch(/^Failed: .*audio/i);
+    await shot("upload-failed");
   });
 });

@@ -22,7 +22,9 @@ function chart(days: Stats["days"]): SVGElement {
   const max = Math.max(1, ...entries.map(([, n]) => n));
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${Math.max(1, entries.length) * 12} 60`);
+  // One 12-unit column per day of a 28-day window, so a single day stays a thin bar.
+  svg.setAttribute("viewBox", `0 0 ${Math.max(28, entries.length) * 12} 60`);
+  svg.setAttribute("preserveAspectRatio", "xMinYMid meet");
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
   svg.setAttribute(
@@ -54,13 +56,10 @@ export const studio: View = async () => {
   const holders = new Set<string>();
   await Promise.all(
     tracks.map(async (t) => {
-      const rights = await api
-        .get<{ items?: { holderId: string }[] } | { holderId: string }[]>(
-          `/v1/tracks/${t.id}/rights`,
-        )
-        .catch(() => []);
-      for (const r of Array.isArray(rights) ? rights : (rights.items ?? []))
-        holders.add(r.holderId);
+      const { rights } = await api
+        .get<{ rights: { holderId: string }[] }>(`/v1/tracks/${t.id}/rights`)
+        .catch(() => ({ rights: [] }));
+      for (const r of rights) holders.add(r.holderId);
     }),
   );
   const reports = (
