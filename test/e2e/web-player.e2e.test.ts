@@ -200,6 +200,59 @@ describe("the web player, in chromium", () => {
     await page.getByLabel("Stream format").selectOption("hls");
   });
 
+  it("answers keys, and explains in words what the plan does not include", async () => {
+    await audioUntil({ playing: true });
+    await page.keyboard.press("k");
+    await audioUntil({ playing: false });
+    expect((await audio()).paused).toBe(true);
+    await page.keyboard.press("k");
+    await audioUntil({ playing: true });
+    await page.getByRole("button", { name: "Download" }).click();
+    await expect
+      .poll(() => page.locator(".player-error").textContent())
+      .toMatch(/^Your plan does not include this: /);
+  });
+
+  it("reorders a playlist by dragging", async () => {
+    await page.getByRole("link", { name: "Library" }).click();
+    const add = page.getByLabel(`Add ${TITLE} to a playlist`).first();
+    await add.focus();
+    await add.selectOption({ label: "Browser mix" });
+    await page.getByText(`Added ${TITLE}.`).waitFor();
+    await page.getByRole("link", { name: "Browser mix" }).click();
+    const rows = page.locator(".playlist li");
+    await expect.poll(() => rows.count()).toBe(2);
+    const before = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-item-id")));
+    await rows.nth(1).dragTo(rows.nth(0));
+    await expect
+      .poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-item-id"))))
+      .toEqual([...before].reverse());
+    await shot("playlist-reordered");
+  });
+
+  it("lists the device sessions and looks right on a phone", async () => {
+    await page.getByRole("link", { name: "Browser Fan" }).click();
+    await page.locator(".sessions li", { hasText: "this device" }).waitFor();
+    await shot("account");
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [link, name] of [
+      ["Library", "phone-library"],
+      ["Search", "phone-search"],
+      ["Studio", "phone-studio"],
+    ] as const) {
+      await page.getByRole("link", { name: link }).click();
+      await page.locator("main h1").waitFor();
+      await shot(name);
+    }
+    const width = await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } })
+          .document.documentElement.scrollWidth,
+    );
+    expect(width).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
   it("says in words why an upload failed", async () => {
     const file = path.join(dir, "not-audio.mp3");
     await writeFile(file, "these are words, not sound\n".repeat(200));

@@ -97,6 +97,7 @@ export class Player {
         this.#renditionLabel,
         this.#quality,
         formatSelect,
+        h("button", { onclick: () => void this.#download() }, "Download"),
         h("details", { class: "queue-box" }, h("summary", {}, "Queue"), this.#queueList),
       ),
       this.#message,
@@ -399,6 +400,18 @@ export class Player {
         ),
       ),
     );
+  }
+
+  /** Premium keeps a file for offline listening; on other plans the api's 402 says why not. */
+  async #download(): Promise<void> {
+    const track = this.current;
+    if (!track) return;
+    try {
+      const { url } = await api.post<{ url: string }>(`/v1/tracks/${track.id}/download`, {});
+      location.assign(url);
+    } catch (error) {
+      this.#fail(error);
+    }
   }
 
   #fail(error: unknown): void {
