@@ -235,13 +235,13 @@ describe("the web player, in chromium", () => {
     await page.locator(".sessions li", { hasText: "this device" }).waitFor();
     await shot("account");
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const [link, name] of [
-      ["Library", "phone-library"],
-      ["Search", "phone-search"],
-      ["Studio", "phone-studio"],
+    for (const [link, heading, name] of [
+      ["Library", "Your library", "phone-library"],
+      ["Search", "Search", "phone-search"],
+      ["Studio", "Studio", "phone-studio"],
     ] as const) {
       await page.getByRole("link", { name: link }).click();
-      await page.locator("main h1").waitFor();
+      await page.getByRole("heading", { name: heading, exact: true }).waitFor();
       await shot(name);
     }
     const width = await page.evaluate(

@@ -13,6 +13,7 @@ export class App {
   readonly #nav = h("nav", { "aria-label": "Main" });
   readonly #toast = h("div", { class: "toast", role: "status", "aria-live": "polite" });
   #playlists: Playlist[] | null = null;
+  #renders = 0;
 
   constructor(private readonly routes: Route[]) {
     document.body.replaceChildren(
@@ -34,6 +35,8 @@ export class App {
   }
 
   async render(): Promise<void> {
+    // A slow view finishing after a later navigation must not replace the newer page.
+    const ticket = ++this.#renders;
     this.#renderNav();
     const [path = "/", search = ""] = location.hash.replace(/^#/, "").split("?");
     const query = new URLSearchParams(search);
@@ -47,9 +50,9 @@ export class App {
       this.#main.replaceChildren(h("p", { class: "loading" }, "Loading…"));
       try {
         const node = await route.view(this, match.slice(1).map(decodeURIComponent), query);
-        this.#main.replaceChildren(node);
+        if (ticket === this.#renders) this.#main.replaceChildren(node);
       } catch (error) {
-        this.#main.replaceChildren(errorLine(describeError(error)));
+        if (ticket === this.#renders) this.#main.replaceChildren(errorLine(describeError(error)));
       }
       return;
     }

@@ -58,7 +58,11 @@ export class Player {
   #subtitle = h("div", { class: "now-subtitle" });
   #time = h("span", { class: "time" }, "0:00 / 0:00");
   #playButton = h("button", { class: "play", onclick: () => this.toggle() }, "Play");
-  #quality = h("select", { "aria-label": "Quality", onchange: () => this.#chooseLevel() });
+  #quality = h("select", {
+    "aria-label": "Quality",
+    hidden: true,
+    onchange: () => this.#chooseLevel(),
+  });
   #renditionLabel = h("span", { class: "rendition", "aria-live": "polite" });
   #message = h("p", { class: "player-error", role: "alert" });
   #queueList = h("ol", { class: "queue" });
@@ -237,6 +241,7 @@ export class Player {
       ),
     );
     this.#quality.title = `Your ${plan} plan plays up to ${RENDITION_LABELS[best] ?? best}.`;
+    this.#quality.hidden = false;
   }
 
   #chooseLevel(): void {
