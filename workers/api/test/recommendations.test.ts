@@ -156,7 +156,8 @@ describe("for you", () => {
     const { items } = await forYou(fan, "DE");
     // B: A 4/9 + G 4/6 (G contributes most); C: from A only. E is not licensed in DE;
     // G was played in the last hour; A and G are what the fan knows; D: more from the artist.
-    // Turns alternate: co-listening, the artist, co-listening, genres (none here); first wins.
+    // Turns alternate: co-listening, the artist, co-listening, genres (none here); a track
+    // picked twice keeps its first place and the co-listening reason.
     const byArtist = [t["B"], t["C"], t["D"]].sort();
     const order = [...new Set([t["B"], byArtist[0], t["C"], byArtist[1], byArtist[2]])];
     const reasons: Record<string, [string, string | undefined]> = {

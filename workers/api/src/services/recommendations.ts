@@ -84,7 +84,13 @@ export class RecommendationService {
     ]);
     const mixed = dedupe(interleave([similar, mine.artists, similar, mine.genres]));
     const popular = mixed.length < limit ? await this.popular(territory, fresh, limit, now) : [];
-    return this.views(dedupe([...mixed, ...popular]).slice(0, limit));
+    // A track several sources picked keeps its place but gives the most personal reason.
+    const reasons = new Map<string, Reason>();
+    for (const c of [...popular, ...mine.genres, ...mine.artists, ...similar]) {
+      reasons.set(c.trackId, c.reason);
+    }
+    const picked = dedupe([...mixed, ...popular]).slice(0, limit);
+    return this.views(picked.map((c) => ({ ...c, reason: reasons.get(c.trackId) ?? c.reason })));
   }
 
   /** Tracks listened to by the same people as `trackId`, then the same artist and genre. */
