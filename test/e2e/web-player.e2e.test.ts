@@ -253,6 +253,61 @@ describe("the web player, in chromium", () => {
     await page.setViewportSize({ width: 1200, height: 900 });
   });
 
+  it("cancels an upload while its bytes are still on the way, leaving nothing", async () => {
+    const file = path.join(dir, "slow.flac");
+    makeMusic(file, 20);
+    await page.getByRole("link", { name: "Upload" }).click();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 50,
+      downloadThroughput: -1,
+      uploadThroughput: 20 * 1024,
+    });
+    try {
+      await page.locator("#file-picker").setInputFiles(file);
+      const row = page.locator("li.upload", { hasText: "slow.flac" });
+      await row.locator(".status", { hasText: "Uploading" }).waitFor();
+      const uploadId = await row.getAttribute("data-upload-id");
+      await row.getByRole("button", { name: "Cancel" }).click();
+      await row.locator(".status", { hasText: "Cancelled." }).waitFor();
+      const token = await page.evaluate(() =>
+        (
+          globalThis as unknown as { localStorage: { getItem(k: string): string | null } }
+        ).localStorage.getItem("edge-music.refresh"),
+      );
+      expect(token).toBeTruthy();
+      // The api no longer knows the upload (its row and object are gone).
+      const pair = (await (
+        await fetch(`${stack.api}/v1/auth/refresh`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ refreshToken: token }),
+        })
+      ).json()) as { accessToken: string; refreshToken: string };
+      const res = await fetch(`${stack.api}/v1/uploads/${uploadId}`, {
+        headers: { Authorization: `Bearer ${pair.accessToken}` },
+      });
+      expect(res.status).toBe(404);
+      // Hand the rotated refresh token back, or the page's next refresh would look like reuse.
+      await page.evaluate(
+        (t) =>
+          (
+            globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+          ).localStorage.setItem("edge-music.refresh", t),
+        pair.refreshToken,
+      );
+    } finally {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+    }
+  });
+
   it("says in words why an upload failed", async () => {
     const file = path.join(dir, "not-audio.mp3");
     await writeFile(file, "these are words, not sound\n".repeat(200));

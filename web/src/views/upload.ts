@@ -85,8 +85,8 @@ function uploadRow(app: App, file: File, visibility: string): HTMLElement {
   let uploadId: string | null = null;
   let xhr: XMLHttpRequest | null = null;
   let stopped = false;
-  const fail = (message: string) => {
-    row.classList.add("failed");
+  const fail = (message: string, cls = "failed") => {
+    row.classList.add(cls);
     status.textContent = message;
     cancel.remove();
   };
@@ -94,7 +94,7 @@ function uploadRow(app: App, file: File, visibility: string): HTMLElement {
     stopped = true;
     xhr?.abort();
     if (uploadId) await api.request("DELETE", `/v1/uploads/${uploadId}`).catch(() => undefined);
-    fail("Cancelled.");
+    fail("Cancelled.", "cancelled");
   });
   void (async () => {
     try {

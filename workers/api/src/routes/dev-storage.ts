@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { log } from "../lib/log";
 import type { AppEnv } from "../app-env";
 import { readConfig } from "../lib/config";
 import { verifyPresigned } from "../lib/presign";
@@ -19,9 +20,15 @@ export const devStorageRoutes = new Hono<AppEnv>().all("/*", async (c) => {
       const length = Number(c.req.header("content-length"));
       if (!c.req.raw.body || !Number.isFinite(length))
         return c.text("Content-Length required", 411);
-      await c.env.MEDIA.put(key, c.req.raw.body, {
-        httpMetadata: { contentType: c.req.header("content-type") ?? "application/octet-stream" },
-      });
+      try {
+        await c.env.MEDIA.put(key, c.req.raw.body, {
+          httpMetadata: { contentType: c.req.header("content-type") ?? "application/octet-stream" },
+        });
+      } catch {
+        // The client went away mid-body (a cancelled upload): R2 keeps no partial object.
+        log("warn", "dev storage: upload interrupted", { requestId: c.get("requestId") });
+        return c.text("The upload was interrupted.", 400);
+      }
       return c.body(null, 200);
     }
     case "GET":
