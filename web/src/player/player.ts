@@ -151,6 +151,8 @@ export class Player {
 
   async #go(index: number, skipped: boolean): Promise<void> {
     if (skipped && this.#started) this.#event("skip");
+    // The old playback is over: no pause for it when its stream is torn down.
+    this.#started = false;
     this.#index = index;
     this.#renderQueue();
     await this.#load(0);

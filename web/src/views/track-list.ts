@@ -1,6 +1,6 @@
 import { api, describeError } from "../api";
 import { clock, h } from "../dom";
-import type { Playlist, Track } from "../types";
+import type { Track } from "../types";
 import type { App } from "../app";
 
 /**
@@ -99,5 +99,3 @@ function addToPlaylist(app: App, track: Track): HTMLElement {
   );
   return select;
 }
-
-export type { Playlist };

@@ -1,6 +1,6 @@
 import { api, describeError } from "../api";
 import { h } from "../dom";
-import type { View } from "../app";
+import type { App, View } from "../app";
 import type { Upload } from "../types";
 
 type Created = { uploadId: string; putUrl: string; headers: Record<string, string> };
@@ -169,5 +169,3 @@ function guessType(name: string): string {
   };
   return types[ext] ?? "application/octet-stream";
 }
-
-type App = Parameters<View>[0];
