@@ -166,16 +166,6 @@ run(
   }),
   WRANGLER_ENV,
 );
-run(
-  "gate",
-  wranglerBin(),
-  wranglerDevArgs({
-    config: "workers/stream-gate/wrangler.toml",
-    port: ports.gate,
-    inspectorPort: ports.gate + 1442,
-  }),
-  WRANGLER_ENV,
-);
 run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transcoder/src/main.ts"], {
   ...process.env,
   TRANSCODER_PORT: String(ports.transcoder),
@@ -184,6 +174,19 @@ run("transcoder", path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transco
 });
 
 try {
+  // The gate shares the api's local state folder; two workerd processes opening it at the
+  // same moment can hit SQLITE_BUSY, so the gate starts once the api is up.
+  await waitHealthy(`http://127.0.0.1:${ports.api}/healthz`, { abandoned: () => stopping });
+  run(
+    "gate",
+    wranglerBin(),
+    wranglerDevArgs({
+      config: "workers/stream-gate/wrangler.toml",
+      port: ports.gate,
+      inspectorPort: ports.gate + 1442,
+    }),
+    WRANGLER_ENV,
+  );
   await Promise.all([
     ...Object.values(ports).map((port) =>
       waitHealthy(`http://127.0.0.1:${port}/healthz`, { abandoned: () => stopping }),

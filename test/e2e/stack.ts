@@ -83,6 +83,8 @@ export async function startStack(): Promise<Stack> {
     ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
+  // Both workers share one state folder: starting them at the same moment can hit SQLITE_BUSY.
+  await waitHealthy(`${api}/healthz`);
   const gateWorker: ChildProcess = spawn(
     wranglerBin(),
     [
@@ -98,7 +100,7 @@ export async function startStack(): Promise<Stack> {
     ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
-  await Promise.all([waitHealthy(`${api}/healthz`), waitHealthy(`${gate}/healthz`)]);
+  await waitHealthy(`${gate}/healthz`);
   const stopGate = () => {
     try {
       if (gateWorker.pid) process.kill(-gateWorker.pid, "SIGTERM");
