@@ -88,7 +88,7 @@ export const studio: View = async () => {
                 { class: "total", dataset: { streams: String(stats[i]?.totals.streams ?? 0) } },
                 ` ${stats[i]?.totals.streams ?? 0} streams`,
               ),
-              stats[i] ? chart(stats[i].days) : null,
+              stats[i]?.totals.streams ? chart(stats[i].days) : null,
             ),
           ),
         )
@@ -100,38 +100,40 @@ export const studio: View = async () => {
             "div",
             { class: "report" },
             h("h3", {}, r.holder.name),
-            h(
-              "table",
-              {},
-              h(
-                "thead",
-                {},
-                h(
-                  "tr",
+            r.rows.length === 0
+              ? h("p", { class: "empty" }, "No streams in the last 28 days.")
+              : h(
+                  "table",
                   {},
-                  h("th", {}, "Track"),
-                  h("th", {}, "Territory"),
-                  h("th", {}, "Streams"),
-                  h("th", {}, "Share"),
-                  h("th", {}, `Amount (${r.currency})`),
-                ),
-              ),
-              h(
-                "tbody",
-                {},
-                r.rows.map((row) =>
                   h(
-                    "tr",
+                    "thead",
                     {},
-                    h("td", {}, row.title),
-                    h("td", {}, row.territory),
-                    h("td", {}, row.streams),
-                    h("td", {}, `${Math.round(row.share * 100)} %`),
-                    h("td", {}, row.amount.toFixed(4)),
+                    h(
+                      "tr",
+                      {},
+                      h("th", {}, "Track"),
+                      h("th", {}, "Territory"),
+                      h("th", {}, "Streams"),
+                      h("th", {}, "Share"),
+                      h("th", {}, `Amount (${r.currency})`),
+                    ),
+                  ),
+                  h(
+                    "tbody",
+                    {},
+                    r.rows.map((row) =>
+                      h(
+                        "tr",
+                        {},
+                        h("td", {}, row.title),
+                        h("td", {}, row.territory),
+                        h("td", {}, row.streams),
+                        h("td", {}, `${Math.round(row.share * 100)} %`),
+                        h("td", {}, row.amount.toFixed(4)),
+                      ),
+                    ),
                   ),
                 ),
-              ),
-            ),
             h(
               "p",
               {},
