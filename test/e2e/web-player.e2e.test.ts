@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -305,6 +305,81 @@ describe("the web player, in chromium", () => {
         downloadThroughput: -1,
         uploadThroughput: -1,
       });
+    }
+  });
+
+  it("takes files dropped on the drop zone", async () => {
+    const file = path.join(dir, "dropped.flac");
+    makeMusic(file, 3);
+    const bytes = [...(await readFile(file))];
+    await page.getByRole("link", { name: "Upload" }).click();
+    const transfer = await page.evaluateHandle((data: number[]) => {
+      const g = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(f: unknown): void } };
+        File: new (parts: unknown[], name: string, options: { type: string }) => unknown;
+      };
+      const dt = new g.DataTransfer();
+      dt.items.add(new g.File([new Uint8Array(data)], "dropped.flac", { type: "audio/flac" }));
+      return dt;
+    }, bytes);
+    await page.locator(".dropzone").dispatchEvent("drop", { dataTransfer: transfer });
+    await page
+      .locator('li.upload[data-state="ready"]', { hasText: "dropped.flac" })
+      .waitFor({ timeout: 60_000 });
+  });
+
+  it("says in words when a track is not licensed where the listener is", async () => {
+    // The admin limits the track to France; this browser is in the US (wrangler dev's cf).
+    const admin = (await (
+      await fetch(`${stack.api}/v1/auth/register`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          email: "admin@e2e.local",
+          password: "a long enough password",
+          displayName: "Admin",
+        }),
+      })
+    ).json()) as { accessToken: string };
+    const auth = {
+      Authorization: `Bearer ${admin.accessToken}`,
+      "Content-Type": "application/json",
+    };
+    const found = (await (
+      await fetch(`${stack.api}/v1/search?q=${encodeURIComponent(TITLE)}&type=track`)
+    ).json()) as { items: { id: string }[] };
+    const trackId = found.items[0]?.id ?? "";
+    const holder = (await (
+      await fetch(`${stack.api}/v1/rights-holders`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ name: "French label" }),
+      })
+    ).json()) as { id: string };
+    const rights = await fetch(`${stack.api}/v1/tracks/${trackId}/rights`, {
+      method: "PUT",
+      headers: auth,
+      body: JSON.stringify({
+        rights: [{ territory: "FR", type: "stream", holderId: holder.id, share: 1 }],
+      }),
+    });
+    expect(rights.status).toBe(200);
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${stack.api}/#/signup`);
+      await other.getByLabel("Your name").fill("Abroad");
+      await other.getByLabel("Email").fill(`abroad-${Date.now()}@example.com`);
+      await other.getByLabel("Password").fill("a long enough password");
+      await other.getByRole("button", { name: "Sign up" }).click();
+      await other.getByRole("link", { name: "Library" }).waitFor();
+      await other.goto(`${stack.api}/#/search?q=${encodeURIComponent(TITLE)}`);
+      await other.getByRole("button", { name: `Play ${TITLE}` }).click();
+      await expect
+        .poll(() => other.locator(".player-error").textContent())
+        .toMatch(/^Not available where you are: /);
+      await other.screenshot({ path: path.join(SCREENSHOTS, "not-available.png") });
+    } finally {
+      await other.close();
     }
   });
 
