@@ -17,7 +17,6 @@ import {
 } from "./lib/setup.mjs";
 
 ensureDependencies();
-ensureWebBuild();
 ensureFfmpeg({ required: false });
 // The web player's tests drive Debian's chromium with playwright-core.
 ensureDebianPackages({
@@ -37,6 +36,15 @@ const TYPECHECK_PROJECTS = [
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+
+// The api serves the built web player; a build that fails is one failed check, not a crash.
+try {
+  ensureWebBuild();
+  passed++;
+} catch (error) {
+  failed++;
+  console.error(`web build failed: ${error.message}`);
+}
 
 for (const project of TYPECHECK_PROJECTS) {
   const run = spawnSync("npx", ["tsc", "-p", project], { cwd: ROOT, stdio: "inherit" });
