@@ -14,20 +14,18 @@ import {
   genres,
   likes,
   listeningHistory,
-  royaltyRollups,
   trackNeighbors,
   tracks,
 } from "@edge-music/core/db/schema";
-import { dayOf } from "@edge-music/core/play-events";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { notFound } from "../lib/problem";
-import { TOP_TRACKS_WINDOW_DAYS } from "./royalties";
+import { mostStreamed } from "./royalties";
 import { streamableIn } from "./rights";
 import { selectTracks, toTrackView, type TrackRow, type TrackView } from "./track-view";
 import { trackReadable } from "./visibility";
+import { DAY_MS } from "../lib/time";
 
-const DAY_MS = 24 * 3600 * 1000;
 /** What was played this recently is never recommended. */
 export const RECENTLY_PLAYED_MS = DAY_MS;
 /** Plays this recent, and the newest likes, are the seeds of "for you". */
@@ -249,23 +247,7 @@ export class RecommendationService {
     limit: number,
     now: number,
   ): Promise<Candidate[]> {
-    const since = dayOf(now - (TOP_TRACKS_WINDOW_DAYS - 1) * DAY_MS);
-    const streams = sql<number>`coalesce(sum(${royaltyRollups.streams}), 0)`;
-    const rows = await this.db
-      .select({ id: tracks.id })
-      .from(tracks)
-      .leftJoin(
-        royaltyRollups,
-        and(
-          eq(royaltyRollups.trackId, tracks.id),
-          gte(royaltyRollups.day, since),
-          territory ? eq(royaltyRollups.territory, territory) : undefined,
-        ),
-      )
-      .where(where)
-      .groupBy(tracks.id)
-      .orderBy(desc(streams), desc(tracks.popularity), tracks.id)
-      .limit(limit);
+    const rows = await mostStreamed(this.db, where, limit, { territory, now });
     const text = territory ? `Popular in ${territory}` : "Popular right now";
     return rows.map((r) => ({ trackId: r.id, reason: { kind: "popular", territory, text } }));
   }

@@ -1,4 +1,4 @@
-import { and, asc, between, desc, eq, gt, gte, inArray, sql } from "drizzle-orm";
+import { and, asc, between, desc, eq, gt, gte, inArray, sql, type SQL } from "drizzle-orm";
 import {
   artists,
   playbacks,
@@ -17,10 +17,10 @@ import type { TrackService } from "./tracks";
 import { WORLDWIDE } from "./rights";
 import { selectTracks, toTrackView } from "./track-view";
 import { trackListed } from "./visibility";
+import { DAY_MS } from "../lib/time";
 
 /** Days "top tracks" looks back over. */
 export const TOP_TRACKS_WINDOW_DAYS = 28;
-const DAY_MS = 24 * 3600 * 1000;
 
 export type DayRange = { from: string; to: string };
 
@@ -34,6 +34,35 @@ export type ReportRow = {
   share: number;
   amount: number;
 };
+
+/**
+ * Tracks matching `where`, most counted streams first over the top-tracks window (in one
+ * territory when given), then by popularity and title.
+ */
+export function mostStreamed(
+  db: Db,
+  where: SQL | undefined,
+  limit: number,
+  options: { territory?: string | null; now?: number } = {},
+) {
+  const since = dayOf((options.now ?? Date.now()) - (TOP_TRACKS_WINDOW_DAYS - 1) * DAY_MS);
+  const streams = sql<number>`coalesce(sum(${royaltyRollups.streams}), 0)`;
+  return db
+    .select({ id: tracks.id, streams })
+    .from(tracks)
+    .leftJoin(
+      royaltyRollups,
+      and(
+        eq(royaltyRollups.trackId, tracks.id),
+        gte(royaltyRollups.day, since),
+        options.territory ? eq(royaltyRollups.territory, options.territory) : undefined,
+      ),
+    )
+    .where(where)
+    .groupBy(tracks.id)
+    .orderBy(desc(streams), desc(tracks.popularity), asc(tracks.title), asc(tracks.id))
+    .limit(limit);
+}
 
 /** Streams and seconds from the counters' rollups: track stats, top tracks, royalty reports. */
 export class RoyaltyService {
@@ -103,19 +132,12 @@ export class RoyaltyService {
       .where(eq(artists.id, artistId))
       .get();
     if (!artist) throw notFound("The artist");
-    const since = dayOf(now - (TOP_TRACKS_WINDOW_DAYS - 1) * DAY_MS);
-    const streams = sql<number>`coalesce(sum(${royaltyRollups.streams}), 0)`;
-    const ranked = await this.db
-      .select({ id: tracks.id, streams })
-      .from(tracks)
-      .leftJoin(
-        royaltyRollups,
-        and(eq(royaltyRollups.trackId, tracks.id), gte(royaltyRollups.day, since)),
-      )
-      .where(and(eq(tracks.artistId, artistId), trackListed(viewer)))
-      .groupBy(tracks.id)
-      .orderBy(desc(streams), desc(tracks.popularity), asc(tracks.title))
-      .limit(limit);
+    const ranked = await mostStreamed(
+      this.db,
+      and(eq(tracks.artistId, artistId), trackListed(viewer)),
+      limit,
+      { now },
+    );
     const rows = ranked.length
       ? await selectTracks(this.db).where(
           inArray(

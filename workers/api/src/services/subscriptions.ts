@@ -9,8 +9,8 @@ import { log } from "../lib/log";
 import { ApiError } from "../lib/problem";
 import { verifyStripeSignature } from "../lib/stripe-signature";
 import { iso } from "./catalog-access";
+import { DAY_MS } from "../lib/time";
 
-const DAY_MS = 24 * 3600 * 1000;
 /** Stripe statuses in which the subscriber keeps Premium (past_due: during the grace period). */
 const PAID_STATUSES = new Set(["active", "trialing", "past_due"]);
 
