@@ -1,5 +1,12 @@
-import { SELF } from "cloudflare:test";
+import {
+  SELF,
+  createExecutionContext,
+  createScheduledController,
+  env,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { expect } from "vitest";
+import worker from "../src/index";
 
 export type Json = Record<string, unknown>;
 export type Account = {
@@ -97,4 +104,11 @@ export async function accountWithRole(role: "listener" | "artist" | "admin"): Pr
     body: { role },
   });
   return { ...account, role };
+}
+
+/** Runs the worker's cron `cron` and waits for everything it started. */
+export async function runCron(cron: string, bindings: Env = env): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron }), bindings, ctx);
+  await waitOnExecutionContext(ctx);
 }

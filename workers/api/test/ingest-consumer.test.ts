@@ -1,18 +1,11 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  env,
-  getQueueResult,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { readConfig } from "../src/lib/config";
 import { buildServices } from "../src/services";
 import { ABANDONED_UPLOAD_MS } from "../src/scheduled/cleanup";
 import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
-import { register } from "./helpers";
+import { register, runCron } from "./helpers";
 
 const services = () => buildServices(env, readConfig(env));
 
@@ -124,12 +117,6 @@ describe("ingest consumer", () => {
 });
 
 describe("upload cleanup cron", () => {
-  const runCron = async () => {
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: UPLOAD_CLEANUP_CRON }), env, ctx);
-    await waitOnExecutionContext(ctx);
-  };
-
   it("removes uploads never completed for a day and fails stuck jobs, deleting their objects", async () => {
     const abandoned = await seedUpload("awaiting_upload", {
       expiresAt: Date.now() - ABANDONED_UPLOAD_MS - 1000,
@@ -137,7 +124,7 @@ describe("upload cleanup cron", () => {
     const recent = await seedUpload("awaiting_upload");
     const stuck = await seedUpload("processing", { attempts: 2, leaseUntil: Date.now() - 1000 });
     const retrying = await seedUpload("processing", { attempts: 1, leaseUntil: Date.now() - 1000 });
-    await runCron();
+    await runCron(UPLOAD_CLEANUP_CRON);
     expect(await row(abandoned.id)).toBeNull();
     expect(await env.MEDIA.head(abandoned.key)).toBeNull();
     expect(await row(recent.id)).toMatchObject({ state: "awaiting_upload" });
@@ -154,13 +141,7 @@ describe("upload cleanup cron", () => {
     const abandoned = await seedUpload("awaiting_upload", {
       expiresAt: Date.now() - ABANDONED_UPLOAD_MS - 1000,
     });
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ cron: UPLOAD_CLEANUP_CRON }),
-      { ...env, CLEANUP_DRY_RUN: "true" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await runCron(UPLOAD_CLEANUP_CRON, { ...env, CLEANUP_DRY_RUN: "true" });
     expect(await row(abandoned.id)).toMatchObject({ state: "awaiting_upload" });
     expect(await env.MEDIA.head(abandoned.key)).not.toBeNull();
   });

@@ -1,13 +1,6 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { counterName } from "@edge-music/core/play-events";
-import worker from "../src/index";
 import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
 import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
 import { Player, grantPlayback, sendEvents } from "./play-fixtures";
@@ -19,6 +12,7 @@ import {
   freshIp,
   type Account,
   type Json,
+  runCron,
 } from "./helpers";
 
 const PASSWORD = "correct horse battery";
@@ -299,9 +293,7 @@ describe("storage of erased accounts", () => {
     await env.DB.prepare("INSERT INTO storage_deletions (prefix, requested_at) VALUES (?, ?)")
       .bind("uploads/usr_gone/", Date.now())
       .run();
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: UPLOAD_CLEANUP_CRON }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await runCron(UPLOAD_CLEANUP_CRON);
     expect((await env.MEDIA.list({ prefix: "uploads/usr_gone/" })).objects).toEqual([]);
     expect((await env.MEDIA.list({ prefix: "uploads/usr_kept/" })).objects).toHaveLength(1);
     const left = await env.DB.prepare("SELECT count(*) AS n FROM storage_deletions").first<{

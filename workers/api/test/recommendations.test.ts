@@ -1,11 +1,5 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../src/index";
 import {
   addHolder,
   addRight,
@@ -14,7 +8,7 @@ import {
   makeReady,
   openWorldwide,
 } from "./catalog-fixtures";
-import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
+import { accountWithRole, call, callJson, expectProblem, type Account, runCron } from "./helpers";
 
 type Item = { track: { id: string; title: string }; reason: Record<string, unknown> };
 type Items = { items: Item[] };
@@ -44,9 +38,7 @@ async function streams(trackId: string, territory: string, n: number) {
 }
 
 async function runDailyCron() {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
+  await runCron("17 3 * * *");
 }
 
 const forYou = (who: Account, country: string) =>

@@ -1,14 +1,8 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { ENDED_SESSION_RETENTION_MS } from "../src/scheduled";
 import { createArtist, createTrack } from "./catalog-fixtures";
-import { accountWithRole, register } from "./helpers";
+import { accountWithRole, register, runCron } from "./helpers";
 
 describe("daily cron", () => {
   it("deletes sessions that ended long ago with their refresh tokens, and keeps live ones", async () => {
@@ -18,9 +12,7 @@ describe("daily cron", () => {
     await env.DB.prepare("UPDATE sessions SET revoked_at = ? WHERE user_id = ?")
       .bind(longAgo, old.id)
       .run();
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await runCron("17 3 * * *");
     const count = (sql: string, id: string) =>
       env.DB.prepare(sql)
         .bind(id)
@@ -70,9 +62,7 @@ describe("plays housekeeping", () => {
     await grant("pb_spent", Date.now() - 2 * 86_400_000);
     await grant("pb_live", Date.now() + 3_600_000);
 
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await runCron("17 3 * * *");
 
     const track = await env.DB.prepare("SELECT popularity FROM tracks WHERE id = ?")
       .bind(trackId)

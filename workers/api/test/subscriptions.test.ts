@@ -1,14 +1,16 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  waitOnExecutionContext,
-} from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { stripeSignatureHeader } from "../src/lib/stripe-signature";
 import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
-import { accountWithRole, call, callJson, expectProblem, register, type Account } from "./helpers";
+import {
+  accountWithRole,
+  call,
+  callJson,
+  expectProblem,
+  register,
+  type Account,
+  runCron,
+} from "./helpers";
 
 const SECRET = env.STRIPE_WEBHOOK_SECRET ?? "";
 type Recorded = { method: string; path: string; headers: Record<string, string>; body: string };
@@ -212,9 +214,7 @@ describe("Stripe webhooks", () => {
     await env.DB.prepare("UPDATE subscriptions SET grace_until = ? WHERE user_id = ?")
       .bind(Date.now() - 1000, fan.id)
       .run();
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "17 3 * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await runCron("17 3 * * *");
     expect(await subscriptionOf(fan)).toMatchObject({ plan: "free", status: "unpaid" });
     // Paid after all: Stripe says active again.
     await deliver(event("customer.subscription.updated", { id: sub, customer, status: "active" }));
