@@ -15,6 +15,14 @@ type TokenPair = { accessToken: string; refreshToken: string; user: User };
 
 const REFRESH_KEY = "edge-music.refresh";
 
+/** `keepalive`: the request outlives the page (events sent as it is hidden). */
+export type RequestOptions = {
+  auth?: boolean;
+  headers?: Record<string, string>;
+  keepalive?: boolean;
+};
+const NO_AUTH: RequestOptions = { auth: false };
+
 /**
  * The api client: JSON in and out, the access token kept in memory, the refresh token in
  * localStorage (so a reload stays signed in), one refresh and retry on 401.
@@ -41,12 +49,12 @@ export class Api {
   }
 
   async signIn(email: string, password: string): Promise<void> {
-    this.#keep(await this.post<TokenPair>("/v1/auth/login", { email, password }, false));
+    this.#keep(await this.post<TokenPair>("/v1/auth/login", { email, password }, NO_AUTH));
   }
 
   async register(email: string, password: string, displayName: string): Promise<void> {
     const body = { email, password, displayName };
-    this.#keep(await this.post<TokenPair>("/v1/auth/register", body, false));
+    this.#keep(await this.post<TokenPair>("/v1/auth/register", body, NO_AUTH));
   }
 
   async signOut(): Promise<void> {
@@ -59,8 +67,8 @@ export class Api {
     return this.request<T>("GET", path);
   }
 
-  post<T = unknown>(path: string, body?: unknown, auth = true): Promise<T> {
-    return this.request<T>("POST", path, body, auth);
+  post<T = unknown>(path: string, body?: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>("POST", path, body, options);
   }
 
   /** Sends, refreshing the access token once if it expired; problems become ApiProblem. */
@@ -68,12 +76,12 @@ export class Api {
     method: string,
     path: string,
     body?: unknown,
-    auth = true,
-    headers: Record<string, string> = {},
+    { auth = true, headers = {}, keepalive = false }: RequestOptions = {},
   ): Promise<T> {
     const send = () =>
       fetch(path, {
         method,
+        keepalive,
         headers: {
           ...headers,
           ...(body === undefined ? {} : { "Content-Type": "application/json" }),
@@ -94,7 +102,7 @@ export class Api {
       const refreshToken = localStorage.getItem(REFRESH_KEY);
       if (!refreshToken) return false;
       try {
-        this.#keep(await this.post<TokenPair>("/v1/auth/refresh", { refreshToken }, false));
+        this.#keep(await this.post<TokenPair>("/v1/auth/refresh", { refreshToken }, NO_AUTH));
         return true;
       } catch {
         this.#forget();

@@ -26,7 +26,6 @@ const QUEUE_MAX = 1000;
 export class PlayReporter {
   #queue: PlayEvent[] = [];
   #sending = false;
-  sent = 0;
 
   constructor() {
     setInterval(() => void this.flush(), FLUSH_EVERY_MS);
@@ -51,21 +50,7 @@ export class PlayReporter {
     this.#sending = true;
     const batch = this.#queue.splice(0, BATCH_MAX);
     try {
-      if (keepalive) {
-        const res = await fetch("/v1/playback-events", {
-          method: "POST",
-          keepalive: true,
-          headers: {
-            "Content-Type": "application/json",
-            Authorization: `Bearer ${api.accessToken ?? ""}`,
-          },
-          body: JSON.stringify({ events: batch }),
-        });
-        if (!res.ok) throw new Error(`status ${res.status}`);
-      } else {
-        await api.post("/v1/playback-events", { events: batch });
-      }
-      this.sent += batch.length;
+      await api.post("/v1/playback-events", { events: batch }, { keepalive });
     } catch {
       this.#queue.unshift(...batch);
     } finally {

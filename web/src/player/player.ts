@@ -29,7 +29,7 @@ const RENDITION_LABELS: Record<string, string> = {
   aac_256: "AAC 256k",
   flac: "FLAC (lossless)",
 };
-const renditionOf = (url: string) => /\/(aac_\d+|flac)\//.exec(url)?.[1] ?? "unknown";
+const renditionOf = (url: string) => /\/(aac_\d+|flac)\//.exec(url)?.[1] ?? null;
 
 /**
  * The player bar: a queue of tracks played through hls.js (Safari's own HLS where it has
@@ -47,7 +47,8 @@ export class Player {
   #hls: Hls | null = null;
   #dash: { reset(): void } | null = null;
   #gain: GainNode | null = null;
-  #rendition = "unknown";
+  /** The rendition playing, when the engine says (Safari's native HLS does not). */
+  #rendition: string | null = null;
   #played = 0;
   #lastTime = 0;
   #lastEventAt = 0;
@@ -196,10 +197,10 @@ export class Player {
       dash.initialize(this.audio, grant.dash, false);
       dash.on("qualityChangeRendered", () => {
         const rep = dash.getCurrentRepresentationForType("audio");
-        this.#setRendition(rep?.id ?? "unknown");
+        this.#setRendition(rep?.id ?? null);
       });
       this.#dash = dash;
-      this.#setRendition("dash");
+      this.#setRendition(null);
       return;
     }
     if (Hls.isSupported()) {
@@ -217,7 +218,7 @@ export class Player {
       this.#hls = hls;
     } else if (this.audio.canPlayType("application/vnd.apple.mpegurl")) {
       this.audio.src = grant.hls;
-      this.#setRendition("auto");
+      this.#setRendition(null);
     } else {
       throw new Error("This browser cannot play HLS.");
     }
@@ -255,10 +256,10 @@ export class Player {
     this.#hls.currentLevel = level;
   }
 
-  #setRendition(id: string): void {
+  #setRendition(id: string | null): void {
     this.#rendition = id;
-    this.#renditionLabel.textContent = RENDITION_LABELS[id] ?? id;
-    this.element.dataset["rendition"] = id;
+    this.#renditionLabel.textContent = id ? (RENDITION_LABELS[id] ?? id) : "Auto";
+    this.element.dataset["rendition"] = id ?? "";
   }
 
   /** The track's gain to -14 LUFS, through Web Audio, so the original dynamics are kept. */
@@ -331,10 +332,8 @@ export class Player {
       type,
       positionMs: Math.floor(this.audio.currentTime * 1000),
       playedMs,
-      rendition:
-        this.#rendition === "unknown" || this.#rendition === "auto" || this.#rendition === "dash"
-          ? (this.#grant.renditions[0]?.id ?? "aac_64")
-          : this.#rendition,
+      // Unknown: the lowest the grant lists, which the plan always allows.
+      rendition: this.#rendition ?? this.#grant.renditions[0]?.id ?? "aac_64",
     });
   }
 

@@ -104,8 +104,8 @@ export const playlist: View = async (app, [id = ""]) => {
   let revision = p.revision;
   const change = async (method: string, path: string, body?: unknown) => {
     try {
-      const updated = await api.request<Playlist>(method, path, body, true, {
-        "If-Match": `"${revision}"`,
+      const updated = await api.request<Playlist>(method, path, body, {
+        headers: { "If-Match": `"${revision}"` },
       });
       revision = updated?.revision ?? revision + 1;
     } catch (e) {
