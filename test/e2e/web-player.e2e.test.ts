@@ -10,6 +10,7 @@ import { startStack, type Stack } from "./stack";
 /** Long enough for 30 s of counted playing after a seek back. */
 const TRACK_SECONDS = 48;
 const TITLE = `Browser Song ${Date.now().toString(36)}`;
+const FAN = { email: `fan-${Date.now()}@example.com`, password: "a long enough password" };
 
 let stack: Stack;
 let browser: Browser;
@@ -51,6 +52,29 @@ const audioUntil = (c: Condition, timeout = 30_000) =>
     { timeout },
   );
 
+/** Runs `body` with the page's network slowed through the DevTools protocol (bytes/s, -1: as is). */
+async function throttled(
+  conditions: { latency: number; down: number; up: number },
+  body: () => Promise<void>,
+): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const set = (latency: number, down: number, up: number) =>
+    cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency,
+      downloadThroughput: down,
+      uploadThroughput: up,
+    });
+  await set(conditions.latency, conditions.down, conditions.up);
+  try {
+    await body();
+  } finally {
+    await set(0, -1, -1);
+    await cdp.detach();
+  }
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "web-e2e-"));
   [stack, browser] = await Promise.all([startStack(), launchChromium()]);
@@ -74,8 +98,8 @@ describe("the web player, in chromium", () => {
     await page.goto(`${stack.api}/#/signup`);
     await shot("signup");
     await page.getByLabel("Your name").fill("Browser Fan");
-    await page.getByLabel("Email").fill(`fan-${Date.now()}@example.com`);
-    await page.getByLabel("Password").fill("a long enough password");
+    await page.getByLabel("Email").fill(FAN.email);
+    await page.getByLabel("Password").fill(FAN.password);
     await page.getByRole("button", { name: "Sign up" }).click();
     await page.getByRole("link", { name: "Library" }).waitFor();
     await shot("home");
@@ -164,15 +188,7 @@ describe("the web player, in chromium", () => {
   it("moves to a lower rendition when the network slows down", async () => {
     // Unthrottled, the free plan's best rendition was playing.
     expect(await page.locator(".player").getAttribute("data-rendition")).toBe("aac_128");
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: 150,
-      downloadThroughput: 10 * 1024,
-      uploadThroughput: 10 * 1024,
-    });
-    try {
+    await throttled({ latency: 150, down: 10 * 1024, up: 10 * 1024 }, async () => {
       await page.getByRole("link", { name: "Library" }).click();
       await page
         .getByRole("button", { name: `Play ${TITLE}` })
@@ -180,14 +196,7 @@ describe("the web player, in chromium", () => {
         .click();
       await page.locator('.player[data-rendition="aac_64"]').waitFor({ timeout: 60_000 });
       await shot("throttled");
-    } finally {
-      await cdp.send("Network.emulateNetworkConditions", {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: -1,
-      });
-    }
+    });
   });
 
   it("plays the same track through DASH with dash.js", async () => {
@@ -257,55 +266,26 @@ describe("the web player, in chromium", () => {
     const file = path.join(dir, "slow.flac");
     makeMusic(file, 20);
     await page.getByRole("link", { name: "Upload" }).click();
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: 50,
-      downloadThroughput: -1,
-      uploadThroughput: 20 * 1024,
-    });
-    try {
+    await throttled({ latency: 50, down: -1, up: 20 * 1024 }, async () => {
       await page.locator("#file-picker").setInputFiles(file);
       const row = page.locator("li.upload", { hasText: "slow.flac" });
       await row.locator(".status", { hasText: "Uploading" }).waitFor();
       const uploadId = await row.getAttribute("data-upload-id");
       await row.getByRole("button", { name: "Cancel" }).click();
       await row.locator(".status", { hasText: "Cancelled." }).waitFor();
-      const token = await page.evaluate(() =>
-        (
-          globalThis as unknown as { localStorage: { getItem(k: string): string | null } }
-        ).localStorage.getItem("edge-music.refresh"),
-      );
-      expect(token).toBeTruthy();
       // The api no longer knows the upload (its row and object are gone).
-      const pair = (await (
-        await fetch(`${stack.api}/v1/auth/refresh`, {
+      const { accessToken } = (await (
+        await fetch(`${stack.api}/v1/auth/login`, {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ refreshToken: token }),
+          body: JSON.stringify(FAN),
         })
-      ).json()) as { accessToken: string; refreshToken: string };
+      ).json()) as { accessToken: string };
       const res = await fetch(`${stack.api}/v1/uploads/${uploadId}`, {
-        headers: { Authorization: `Bearer ${pair.accessToken}` },
+        headers: { Authorization: `Bearer ${accessToken}` },
       });
       expect(res.status).toBe(404);
-      // Hand the rotated refresh token back, or the page's next refresh would look like reuse.
-      await page.evaluate(
-        (t) =>
-          (
-            globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-          ).localStorage.setItem("edge-music.refresh", t),
-        pair.refreshToken,
-      );
-    } finally {
-      await cdp.send("Network.emulateNetworkConditions", {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: -1,
-      });
-    }
+    });
   });
 
   it("takes files dropped on the drop zone", async () => {
