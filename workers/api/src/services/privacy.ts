@@ -38,8 +38,11 @@ const EXPORT_SECTIONS: { name: string; sql: string; omit?: string[] }[] = [
   { name: "rightsHolders", sql: rowsOf("rights_holders", "user_id") },
 ];
 
+/** Milliseconds since the epoch, in SQL (the schema's column defaults use the same). */
+const NOW_MS = "cast(unixepoch('subsec') * 1000 as integer)";
+
 /**
- * Erasure, in one D1 batch (`?1` the user id, `?2` the time). Listening history is kept without the user so
+ * Erasure, in one D1 batch (`?1` the user id; times from D1's clock, as column defaults). Listening history is kept without the user so
  * royalty rollups, which never named anyone, stay as they are. The user's tracks go with
  * their search entries, neighbours and other people's likes; the storage prefixes to empty
  * are recorded in the same batch. Deleting the user cascades to sessions, refresh tokens,
@@ -48,8 +51,8 @@ const EXPORT_SECTIONS: { name: string; sql: string; omit?: string[] }[] = [
 const ERASE = [
   "UPDATE listening_history SET user_id = NULL WHERE user_id = ?1",
   `INSERT OR IGNORE INTO storage_deletions (prefix, requested_at)
-     SELECT 'uploads/' || ?1 || '/', ?2
-     UNION ALL SELECT 'tracks/' || id || '/', ?2 FROM tracks WHERE owner_id = ?1`,
+     SELECT 'uploads/' || ?1 || '/', ${NOW_MS}
+     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS} FROM tracks WHERE owner_id = ?1`,
   `DELETE FROM likes WHERE (kind = 'track' AND ref_id IN (SELECT id FROM tracks WHERE owner_id = ?1))
      OR (kind = 'playlist' AND ref_id IN (SELECT id FROM playlists WHERE owner_id = ?1))`,
   `DELETE FROM track_neighbors WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1)
@@ -65,7 +68,7 @@ const ERASE = [
   ),
   "DELETE FROM search_docs WHERE kind = 'track' AND owner_id = ?1",
   // Other people's playlists lose the user's tracks and stay dense, counted and revised.
-  `UPDATE playlists SET revision = revision + 1, updated_at = ?2, item_count = (
+  `UPDATE playlists SET revision = revision + 1, updated_at = ${NOW_MS}, item_count = (
        SELECT count(*) FROM playlist_items i WHERE i.playlist_id = playlists.id
           AND i.track_id NOT IN (SELECT id FROM tracks WHERE owner_id = ?1))
      WHERE owner_id <> ?1 AND id IN (SELECT playlist_id FROM playlist_items
@@ -106,7 +109,8 @@ export class PrivacyService {
       .bind(viewer.id)
       .first<Record<string, unknown>>();
     if (!profile) throw notFound("The account");
-    await this.settleCounters(viewer.id, false);
+    const counters = await this.countersOf(viewer.id);
+    await Promise.all(counters.map((c) => this.counters.flush(c.trackId, [c.shard])));
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     const encoder = new TextEncoder();
@@ -169,12 +173,18 @@ export class PrivacyService {
       )
       .bind(now, viewer.id)
       .run();
-    await this.settleCounters(viewer.id, true);
-    await this.d1.batch(
-      ERASE.map((sql) =>
-        this.d1.prepare(sql).bind(...(sql.includes("?2") ? [viewer.id, now] : [viewer.id])),
+    // The counters flush the user's streams to D1 (anonymised below), then drop their playbacks.
+    const counters = await this.countersOf(viewer.id);
+    await Promise.all(
+      counters.map((c) =>
+        this.counters.forget(c.trackId, c.shard, {
+          version: 1,
+          userId: viewer.id,
+          playbackIds: c.ids,
+        }),
       ),
     );
+    await this.d1.batch(ERASE.map((sql) => this.d1.prepare(sql).bind(viewer.id)));
     const emptied = await this.emptyPendingPrefixes();
     log("info", "account erased", { userId: viewer.id, prefixesEmptied: emptied });
   }
@@ -195,11 +205,8 @@ export class PrivacyService {
     return pending.results.length;
   }
 
-  /**
-   * Flushes the counters that may hold the user's streams (those of their grants); with
-   * `forget`, they also drop the user's playbacks once flushed.
-   */
-  private async settleCounters(userId: string, forget: boolean): Promise<void> {
+  /** The counters holding the user's plays (those of their grants), with the grants' ids. */
+  private async countersOf(userId: string) {
     const grants = await this.db
       .select({ id: playbacks.id, trackId: playbacks.trackId, shard: playbacks.shard })
       .from(playbacks)
@@ -211,13 +218,7 @@ export class PrivacyService {
       entry.ids.push(g.id);
       byCounter.set(key, entry);
     }
-    await Promise.all(
-      [...byCounter.values()].map((c) =>
-        forget
-          ? this.counters.forget(c.trackId, c.shard, { version: 1, userId, playbackIds: c.ids })
-          : this.counters.flush(c.trackId, [c.shard]),
-      ),
-    );
+    return [...byCounter.values()];
   }
 }
 
