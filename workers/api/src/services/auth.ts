@@ -146,21 +146,24 @@ export class AuthService {
   async authenticate(accessToken: string): Promise<Viewer | null> {
     const claims = await verifyAccessToken(accessToken, this.config.jwtKeys);
     if (!claims) return null;
+    // Every authenticated request runs this: read only what a viewer holds (no hash).
     const row = await this.db
-      .select({ user: users, session: sessions })
+      .select({
+        id: users.id,
+        email: users.email,
+        displayName: users.displayName,
+        role: users.role,
+        plan: users.plan,
+        sessionId: sessions.id,
+        revokedAt: sessions.revokedAt,
+      })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(and(eq(sessions.id, claims.sessionId), eq(sessions.userId, claims.userId)))
       .get();
-    if (!row || row.session.revokedAt !== null) return null;
-    return {
-      id: row.user.id,
-      email: row.user.email,
-      displayName: row.user.displayName,
-      role: row.user.role,
-      plan: row.user.plan,
-      sessionId: row.session.id,
-    };
+    if (!row || row.revokedAt !== null) return null;
+    const { revokedAt: _revoked, ...viewer } = row;
+    return viewer;
   }
 
   async me(viewer: Viewer): Promise<PublicUser> {
