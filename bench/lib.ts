@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { unstable_startWorker } from "wrangler";
 import path from "node:path";
 import {
   ROOT,
@@ -26,6 +27,9 @@ export function summarize(samplesMs: number[]) {
   };
 }
 
+/** A worker started for a benchmark. */
+export type BenchWorker = { stop(): Promise<void> };
+
 /** Starts `wrangler dev` for one config on a port and resolves once `probePath` answers. */
 export async function startWorker(
   config: string,
@@ -33,7 +37,7 @@ export async function startWorker(
   persistTo: string,
   probePath: string,
   options: { vars?: Record<string, string>; envFile?: string } = {},
-) {
+): Promise<BenchWorker> {
   ensureWebBuild();
   const child = spawn(
     wranglerBin(),
@@ -44,21 +48,45 @@ export async function startWorker(
     ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
+  const stop = async () => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+  };
   try {
     await waitHealthy(`http://127.0.0.1:${port}${probePath}`);
-    return child;
+    return { stop };
   } catch (error) {
-    stopWorker(child);
+    await stop();
     throw new Error(`${path.basename(config)} did not start on port ${port}: ${String(error)}`);
   }
 }
 
-export function stopWorker(child: ChildProcess) {
-  try {
-    if (child.pid) process.kill(-child.pid, "SIGTERM");
-  } catch {
-    // gone already
-  }
+/**
+ * The same worker, bindings and local state through wrangler's `unstable_startWorker`, in
+ * this process, with the DevTools inspector off (`wrangler dev` has no flag for that).
+ */
+export async function startWorkerWithoutInspector(
+  config: string,
+  port: number,
+  persistTo: string,
+): Promise<BenchWorker> {
+  ensureWebBuild();
+  Object.assign(process.env, WRANGLER_ENV);
+  const worker = await unstable_startWorker({
+    config: path.join(ROOT, config),
+    dev: {
+      inspector: false,
+      server: { hostname: "127.0.0.1", port },
+      persist: persistTo,
+      logLevel: "warn",
+      watch: false,
+    },
+  });
+  await worker.ready;
+  return { stop: () => worker.dispose() };
 }
 
 export type Timings = { roundTrip: number[]; app: number[] };

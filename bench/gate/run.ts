@@ -6,14 +6,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import type { ChildProcess } from "node:child_process";
+
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { getPlatformProxy } from "wrangler";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
 import { ROOT, ensureDebianPackages } from "../../scripts/lib/setup.mjs";
-import { startWorker, stopWorker } from "../lib";
+import { startWorker, type BenchWorker } from "../lib";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
@@ -92,7 +92,7 @@ async function load(url: string): Promise<Stats> {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-const workers: ChildProcess[] = [];
+const workers: BenchWorker[] = [];
 try {
   workers.push(await startWorker("bench/gate/wrangler.toml", 8891, persistTo, "/healthz"));
   const gateConfig = "workers/stream-gate/wrangler.toml";
@@ -151,5 +151,5 @@ gate benchmark (${HAVE_WRK ? "wrk" : "autocannon: apt-get install wrk for a fast
     `ratio 3/1 (warm cache / bare): ${ratio(rounds.cached, rounds.bare).toFixed(2)} (target >= 1.1)`,
   );
 } finally {
-  workers.forEach(stopWorker);
+  await Promise.all(workers.map((w) => w.stop()));
 }

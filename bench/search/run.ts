@@ -3,7 +3,7 @@
  * overrides) into a local D1, then measures search and suggest through the api worker and
  * the same suggest query written as LIKE '%q%', all through `wrangler dev` on loopback.
  */
-import type { ChildProcess } from "node:child_process";
+
 import { rmSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { getPlatformProxy } from "wrangler";
@@ -13,7 +13,7 @@ import { foldText } from "@edge-music/core/search-text";
 import { completionQuery } from "../../workers/api/src/services/search";
 import { rng, generateCatalog, loadStatements } from "./catalog";
 import { LIKE_SUGGEST_SQL, likePattern } from "./like-query";
-import { startWorker, stopWorker, summarize, timeRequests, type Timings } from "../lib";
+import { startWorker, type BenchWorker, summarize, timeRequests, type Timings } from "../lib";
 
 const TRACKS = Number(process.env["BENCH_TRACKS"] ?? 100_000);
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 400);
@@ -100,7 +100,7 @@ const interleave = <T>(a: T[], b: T[]) =>
   a.flatMap((x, i) => (b[i] === undefined ? [x] : [x, b[i] as T]));
 const searchQueries = Array.from({ length: 200 }, () => pickWord());
 
-const workers: ChildProcess[] = [];
+const workers: BenchWorker[] = [];
 try {
   workers.push(await startWorker("wrangler.toml", API_PORT, persistTo, "/healthz"));
   workers.push(await startWorker("bench/search/wrangler.toml", LIKE_PORT, persistTo, "/?q=x"));
@@ -185,5 +185,5 @@ try {
   {
   }
 } finally {
-  workers.forEach(stopWorker);
+  await Promise.all(workers.map((w) => w.stop()));
 }
