@@ -12,16 +12,32 @@ import {
 import { COUNTER_SCHEMA, type SessionRow, type TotalsRow } from "./play-counter-schema";
 import { flushCounter } from "./play-counter-flush";
 
-/** What one batch changes, written once at its end. */
+/** A stream not yet written to D1's listening history. */
+type PendingStream = [
+  id: string,
+  userId: string,
+  playedAt: number,
+  territory: string,
+  plan: string,
+  rendition: string,
+];
+
+/**
+ * What one batch changes, written at its end with one statement per table: the per-call
+ * cost of a SQLite statement, not the rows, is what a batch of 50 events pays for.
+ */
 class BatchChanges {
-  /** `fresh`: the event ids this batch claimed first. */
+  /** `fresh`: the event ids this batch claimed first; `stored`: their playbacks as stored. */
   constructor(
     readonly trackId: string,
     readonly fresh: Set<string>,
+    readonly stored: Map<string, SessionRow>,
   ) {}
 
+  /** Playbacks changed by this batch. */
   readonly sessions = new Map<string, SessionRow>();
   readonly totals = new Map<string, Omit<TotalsRow, "rev">>();
+  readonly streams: PendingStream[] = [];
 
   add(e: CounterEvent, streams: number) {
     if (e.playedMs === 0 && streams === 0) return;
@@ -43,6 +59,17 @@ class BatchChanges {
 
 /** Counter rows for days this old are dropped once flushed: no accepted event can reach them. */
 const TOTALS_RETENTION_MS = 3 * 24 * 3600 * 1000;
+
+const newSession = (playbackId: string, now: number): SessionRow => ({
+  playback_id: playbackId,
+  seq: 0,
+  played_ms: 0,
+  total_ms: 0,
+  counted: 0,
+  ended: 0,
+  last_at: null,
+  updated_at: now,
+});
 
 /**
  * Counts the plays of one shard of a track. Every piece of state (seen event ids, playbacks,
@@ -68,14 +95,13 @@ export class PlayCounter extends DurableObject<Env> {
     const now = Date.now();
     // Within one playback, events apply in the order they happened.
     const ordered = [...batch.events].sort((a, b) => a.occurredAt - b.occurredAt);
-    const results = this.ctx.storage.transactionSync(() => {
+    const { results, streams } = this.ctx.storage.transactionSync(() => {
       if (!this.#named) {
         this.#sql.exec(
           "INSERT OR IGNORE INTO meta (key, value) VALUES ('track', ?), ('shard', ?)",
           batch.trackId,
           String(batch.shard),
         );
-        this.#named = true;
       }
       // Claim every event id in one statement: what comes back is new, the rest are resends.
       const fresh = this.#sql
@@ -85,11 +111,27 @@ export class PlayCounter extends DurableObject<Env> {
           JSON.stringify(ordered.map((e) => e.eventId)),
         )
         .toArray();
-      const changes = new BatchChanges(batch.trackId, new Set(fresh.map((r) => r.event_id)));
+      const claimed = new Set(fresh.map((r) => r.event_id));
+      const playbackIds = new Set(
+        ordered.filter((e) => claimed.has(e.eventId)).map((e) => e.playbackId),
+      );
+      const stored = this.#sql
+        .exec<SessionRow>(
+          "SELECT * FROM sessions WHERE playback_id IN (SELECT value FROM json_each(?))",
+          JSON.stringify([...playbackIds]),
+        )
+        .toArray();
+      const changes = new BatchChanges(
+        batch.trackId,
+        claimed,
+        new Map(stored.map((row) => [row.playback_id, row])),
+      );
       const applied = ordered.map((event) => this.#apply(event, now, changes));
       this.#write(changes);
-      return applied;
+      return { results: applied, streams: changes.streams };
     });
+    this.#named = true;
+    this.#reportStreams(batch.trackId, streams);
     if (results.some((r) => r.status === "accepted")) await this.#scheduleFlush(now);
     return results.sort((a, b) => a.index - b.index);
   }
@@ -162,7 +204,10 @@ export class PlayCounter extends DurableObject<Env> {
       this.#sql.exec("DELETE FROM seen_events WHERE event_id = ?", e.eventId);
       return { ...base, status: "rejected" as const, code, reason };
     };
-    let s = changes.sessions.get(e.playbackId) ?? this.#session(e.playbackId, now);
+    let s =
+      changes.sessions.get(e.playbackId) ??
+      changes.stored.get(e.playbackId) ??
+      newSession(e.playbackId, now);
     // Playing again after the end is a new playback of the same grant.
     if (s.ended) s = { ...s, seq: s.seq + 1, played_ms: 0, counted: 0, ended: 0 };
     if (s.last_at !== null && e.occurredAt < s.last_at) {
@@ -192,77 +237,79 @@ export class PlayCounter extends DurableObject<Env> {
     if (counts) s.counted = 1;
     changes.sessions.set(e.playbackId, s);
     changes.add(e, counts ? 1 : 0);
-    if (counts) this.#countStream(e, s.seq, changes.trackId);
+    if (counts) {
+      changes.streams.push([
+        `${e.playbackId}:${s.seq}`,
+        e.userId,
+        e.occurredAt,
+        e.territory,
+        e.plan,
+        e.rendition,
+      ]);
+    }
     return { ...base, status: "accepted" };
   }
 
-  #session(playbackId: string, now: number): SessionRow {
-    return (
-      this.#sql
-        .exec<SessionRow>("SELECT * FROM sessions WHERE playback_id = ?", playbackId)
-        .toArray()[0] ?? {
-        playback_id: playbackId,
-        seq: 0,
-        played_ms: 0,
-        total_ms: 0,
-        counted: 0,
-        ended: 0,
-        last_at: null,
-        updated_at: now,
-      }
-    );
-  }
-
-  /** One write per playback and per totals row touched by the batch. */
+  /** One statement per table for everything the batch changed. */
   #write(changes: BatchChanges) {
-    for (const s of changes.sessions.values()) {
+    if (changes.sessions.size > 0) {
       this.#sql.exec(
         `INSERT OR REPLACE INTO sessions (playback_id, seq, played_ms, total_ms, counted, ended, last_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        s.playback_id,
-        s.seq,
-        s.played_ms,
-        s.total_ms,
-        s.counted,
-        s.ended,
-        s.last_at,
-        s.updated_at,
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
+         FROM json_each(?)`,
+        JSON.stringify(
+          [...changes.sessions.values()].map((s) => [
+            s.playback_id,
+            s.seq,
+            s.played_ms,
+            s.total_ms,
+            s.counted,
+            s.ended,
+            s.last_at,
+            s.updated_at,
+          ]),
+        ),
       );
     }
-    for (const t of changes.totals.values()) {
+    if (changes.totals.size > 0) {
+      // `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
       this.#sql.exec(
         `INSERT INTO totals (day, territory, plan, rendition, streams, played_ms, rev, flushed_rev)
-         VALUES (?, ?, ?, ?, ?, ?, 1, 0)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 1, 0
+         FROM json_each(?) WHERE true
          ON CONFLICT (day, territory, plan, rendition) DO UPDATE SET
            streams = streams + excluded.streams, played_ms = played_ms + excluded.played_ms, rev = rev + 1`,
-        t.day,
-        t.territory,
-        t.plan,
-        t.rendition,
-        t.streams,
-        t.played_ms,
+        JSON.stringify(
+          [...changes.totals.values()].map((t) => [
+            t.day,
+            t.territory,
+            t.plan,
+            t.rendition,
+            t.streams,
+            t.played_ms,
+          ]),
+        ),
+      );
+    }
+    if (changes.streams.length > 0) {
+      this.#sql.exec(
+        `INSERT OR IGNORE INTO pending_streams (id, user_id, played_at, territory, plan, rendition)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+         FROM json_each(?)`,
+        JSON.stringify(changes.streams),
       );
     }
   }
 
-  /** A playback just passed the threshold: one stream for history and analytics. */
-  #countStream(e: CounterEvent, seq: number, trackId: string) {
-    this.#sql.exec(
-      `INSERT OR IGNORE INTO pending_streams (id, user_id, played_at, territory, plan, rendition)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-      `${e.playbackId}:${seq}`,
-      e.userId,
-      e.occurredAt,
-      e.territory,
-      e.plan,
-      e.rendition,
-    );
-    // Analytics Engine writes are fire-and-forget; nothing personal goes there.
-    this.env.PLAYS_ANALYTICS?.writeDataPoint({
-      indexes: [trackId],
-      blobs: [trackId, e.territory, e.plan, e.rendition],
-      doubles: [1, e.occurredAt],
-    });
+  /** Analytics Engine points for the streams a committed batch counted; nothing personal. */
+  #reportStreams(trackId: string, streams: PendingStream[]) {
+    for (const [, , playedAt, territory, plan, rendition] of streams) {
+      this.env.PLAYS_ANALYTICS?.writeDataPoint({
+        indexes: [trackId],
+        blobs: [trackId, territory, plan, rendition],
+        doubles: [1, playedAt],
+      });
+    }
   }
 
   async #scheduleFlush(now: number) {
