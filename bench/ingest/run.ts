@@ -99,54 +99,46 @@ try {
   console.log(`generating a ${MINUTES}-minute 44.1 kHz stereo FLAC…`);
   makeMusic(source, MINUTES * 60);
   const audioSeconds = MINUTES * 60;
-  const approaches = [
-    ["single pass", singlePass],
-    ["naive", naive],
-  ] as const;
-  const run = async (script: string, sampleMemory: boolean) => {
+  const scripts = { "single pass": singlePass, naive } as const;
+  type Approach = keyof typeof scripts;
+  const approaches = Object.keys(scripts) as Approach[];
+  const rows = {
+    "single pass": { wall: [] as number[], cpu: [] as number[], memory: 0 },
+    naive: { wall: [] as number[], cpu: [] as number[], memory: 0 },
+  };
+  const run = async (approach: Approach, sampleMemory: boolean) => {
     const out = mkdtempSync(path.join(work, "out-"));
     try {
-      return await measure(script, [source, out], sampleMemory);
+      return await measure(scripts[approach], [source, out], sampleMemory);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
   };
-  const rows = new Map(
-    approaches.map(([name]) => [name, { wall: [] as number[], cpu: [] as number[], memory: 0 }]),
-  );
   // Timed rounds alternate the approaches, so both see the same machine.
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, script] of approaches) {
-      const r = await run(script, false);
-      rows.get(name)?.wall.push(r.wallSeconds);
-      rows.get(name)?.cpu.push(r.cpuSeconds);
+    for (const approach of approaches) {
+      const r = await run(approach, false);
+      rows[approach].wall.push(r.wallSeconds);
+      rows[approach].cpu.push(r.cpuSeconds);
     }
   }
-  for (const [name, script] of approaches) {
-    const row = rows.get(name);
-    if (row) row.memory = (await run(script, true)).peakMemoryMb;
+  for (const approach of approaches) {
+    rows[approach].memory = (await run(approach, true)).peakMemoryMb;
   }
   console.log(
     `\ningest benchmark: ${MINUTES}-minute track, ${availableParallelism()} cores, median of ${ROUNDS} timed rounds (memory from one more, sampled, round each)`,
   );
   console.log("approach        wall s   realtime   CPU s   peak PSS MB");
-  for (const [name, r] of rows) {
+  for (const approach of approaches) {
+    const r = rows[approach];
     const wall = median(r.wall);
     console.log(
-      `${name.padEnd(14)} ${wall.toFixed(1).padStart(7)} ${(audioSeconds / wall).toFixed(1).padStart(9)}x ${median(r.cpu).toFixed(1).padStart(7)} ${r.memory.toFixed(0).padStart(12)}`,
+      `${approach.padEnd(14)} ${wall.toFixed(1).padStart(7)} ${(audioSeconds / wall).toFixed(1).padStart(9)}x ${median(r.cpu).toFixed(1).padStart(7)} ${r.memory.toFixed(0).padStart(12)}`,
     );
   }
-  console.log(
-    `single pass, each round: ${rows
-      .get("single pass")
-      ?.wall.map((w) => w.toFixed(1))
-      .join(", ")} s; naive: ${rows
-      .get("naive")
-      ?.wall.map((w) => w.toFixed(1))
-      .join(", ")} s`,
-  );
-  const speedup =
-    median(rows.get("naive")?.wall ?? []) / median(rows.get("single pass")?.wall ?? []);
+  const rounds = (approach: Approach) => rows[approach].wall.map((w) => w.toFixed(1)).join(", ");
+  console.log(`single pass, each round: ${rounds("single pass")} s; naive: ${rounds("naive")} s`);
+  const speedup = median(rows.naive.wall) / median(rows["single pass"].wall);
   console.log(
     `single pass is ${speedup.toFixed(2)}x faster than naive (target >= 1.7x); realtime target >= 25x`,
   );
