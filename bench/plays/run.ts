@@ -278,7 +278,7 @@ async function run(s: Scenario, fan: string, admin: string, played: Playback[]) 
 /**
  * `wrangler dev` always attaches its DevTools inspector to the runtime with the Network domain
  * on, and wrangler's Node process formats every D1 query and answer it reports into a debug
- * log file: a cost of the dev tool, not of the api (the CPU profile shows wrangler's Node
+ * log file: a cost of the dev tool, not of the api (`top` shows wrangler's Node
  * process and its proxy runtime using as much CPU as the api itself). So the same wrangler
  * setup is measured twice in one run: as `wrangler dev` runs it, and through wrangler's
  * `unstable_startWorker` with the inspector off, which is how the api runs without DevTools.
