@@ -17,9 +17,13 @@ export function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
+/** Lowercase hex, two digits per byte. */
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
 /** Constant-time equality for secrets; length leaks, content does not. */
@@ -30,6 +34,5 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Prefixed random id, e.g. `trk_5f0c...` (96 random bits). */
 export function newId(prefix: string): string {
-  const hex = [...randomBytes(12)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${prefix}_${hex}`;
+  return `${prefix}_${toHex(randomBytes(12))}`;
 }

@@ -1,7 +1,14 @@
+import { toHex } from "./crypto";
+
 /** Stripe's default tolerance between the signed timestamp and now. */
 export const STRIPE_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const encoder = new TextEncoder();
+
+const hmacKey = (secret: string, usage: "sign" | "verify") =>
+  crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    usage,
+  ]);
 
 export type SignatureCheck =
   { ok: true; timestamp: number } | { ok: false; reason: "malformed" | "stale" | "no_match" };
@@ -29,13 +36,7 @@ export async function verifyStripeSignature(
   }
   if (timestamp === null || signatures.length === 0) return { ok: false, reason: "malformed" };
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, reason: "stale" };
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
+  const key = await hmacKey(secret, "verify");
   const signed = encoder.encode(`${timestamp}.${rawBody}`);
   for (const signature of signatures) {
     if (await crypto.subtle.verify("HMAC", key, signature, signed)) return { ok: true, timestamp };
@@ -49,16 +50,9 @@ export async function stripeSignatureHeader(
   secret: string,
   timestamp = Math.floor(Date.now() / 1000),
 ): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = await hmacKey(secret, "sign");
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${rawBody}`));
-  const hex = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `t=${timestamp},v1=${hex}`;
+  return `t=${timestamp},v1=${toHex(mac)}`;
 }
 
 function fromHex(hex: string): Uint8Array {
