@@ -9,8 +9,12 @@ import {
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
 
-/** Millisecond epoch default for created/updated columns. */
-const nowMs = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
+/**
+ * Milliseconds since the epoch, as SQL: the default of created/updated columns, and what
+ * hand-written statements use to take times from D1's clock.
+ */
+export const NOW_MS_SQL = "cast(unixepoch('subsec') * 1000 as integer)";
+const nowMs = sql.raw(`(${NOW_MS_SQL})`);
 
 export const ROLES = ["listener", "artist", "admin"] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import { refreshTokens, sessions, users, type Role } from "@edge-music/core/db/schema";
+import { NOW_MS_SQL, refreshTokens, sessions, users, type Role } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import { signAccessToken, verifyAccessToken } from "../lib/access-token";
 import { normalizeEmail, type Config } from "../lib/config";
@@ -284,7 +284,7 @@ export class AuthService {
   async setRole(userId: string, role: Role): Promise<PublicUser> {
     const updated = await this.db
       .update(users)
-      .set({ role, updatedAt: sql`(cast(unixepoch('subsec') * 1000 as integer))` })
+      .set({ role, updatedAt: sql.raw(NOW_MS_SQL) })
       .where(eq(users.id, userId))
       .returning();
     const user = updated[0];

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { playbacks, users } from "@edge-music/core/db/schema";
+import { NOW_MS_SQL, playbacks, users } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
@@ -38,9 +38,6 @@ const EXPORT_SECTIONS: { name: string; sql: string; omit?: string[] }[] = [
   { name: "rightsHolders", sql: rowsOf("rights_holders", "user_id") },
 ];
 
-/** Milliseconds since the epoch, in SQL (the schema's column defaults use the same). */
-const NOW_MS = "cast(unixepoch('subsec') * 1000 as integer)";
-
 /**
  * Erasure, in one D1 batch (`?1` the user id; times from D1's clock, as column defaults). Listening history is kept without the user so
  * royalty rollups, which never named anyone, stay as they are. The user's tracks go with
@@ -51,8 +48,8 @@ const NOW_MS = "cast(unixepoch('subsec') * 1000 as integer)";
 const ERASE = [
   "UPDATE listening_history SET user_id = NULL WHERE user_id = ?1",
   `INSERT OR IGNORE INTO storage_deletions (prefix, requested_at)
-     SELECT 'uploads/' || ?1 || '/', ${NOW_MS}
-     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS} FROM tracks WHERE owner_id = ?1`,
+     SELECT 'uploads/' || ?1 || '/', ${NOW_MS_SQL}
+     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS_SQL} FROM tracks WHERE owner_id = ?1`,
   `DELETE FROM likes WHERE (kind = 'track' AND ref_id IN (SELECT id FROM tracks WHERE owner_id = ?1))
      OR (kind = 'playlist' AND ref_id IN (SELECT id FROM playlists WHERE owner_id = ?1))`,
   `DELETE FROM track_neighbors WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1)
@@ -68,7 +65,7 @@ const ERASE = [
   ),
   "DELETE FROM search_docs WHERE kind = 'track' AND owner_id = ?1",
   // Other people's playlists lose the user's tracks and stay dense, counted and revised.
-  `UPDATE playlists SET revision = revision + 1, updated_at = ${NOW_MS}, item_count = (
+  `UPDATE playlists SET revision = revision + 1, updated_at = ${NOW_MS_SQL}, item_count = (
        SELECT count(*) FROM playlist_items i WHERE i.playlist_id = playlists.id
           AND i.track_id NOT IN (SELECT id FROM tracks WHERE owner_id = ?1))
      WHERE owner_id <> ?1 AND id IN (SELECT playlist_id FROM playlist_items
