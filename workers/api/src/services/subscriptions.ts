@@ -34,6 +34,13 @@ const Subscription = z.object({
 });
 const Invoice = z.object({ subscription: z.string().nullish(), customer: z.string().nullish() });
 
+/** The Stripe API version our requests and the event shapes above are written against. */
+const STRIPE_API_VERSION = "2024-06-20";
+
+const notConfigured = () =>
+  new ApiError(503, "BILLING_NOT_CONFIGURED", "Payments are not set up on this server.");
+const providerError = (detail: string) => new ApiError(502, "PAYMENT_PROVIDER_ERROR", detail);
+
 /** Plans, Stripe Checkout, Stripe's webhooks, and the plan they leave on the account. */
 export class SubscriptionService {
   constructor(
@@ -57,10 +64,8 @@ export class SubscriptionService {
 
   /** A Stripe Checkout Session for Premium; the caller is sent to its `url`. */
   async checkout(viewer: Viewer): Promise<{ id: string; url: string }> {
-    const { secretKey, stripeApiBase, premiumPriceId, appOrigin } = this.config.billing;
-    if (!secretKey) {
-      throw new ApiError(503, "BILLING_NOT_CONFIGURED", "Payments are not set up on this server.");
-    }
+    const { secretKey, premiumPriceId, appOrigin } = this.config.billing;
+    if (!secretKey) throw notConfigured();
     if (viewer.plan === "premium") {
       throw new ApiError(409, "ALREADY_SUBSCRIBED", "This account already has Premium.");
     }
@@ -80,12 +85,10 @@ export class SubscriptionService {
     });
     if (existing?.customer) form.set("customer", existing.customer);
     else form.set("customer_email", viewer.email);
-    const res = await fetch(`${stripeApiBase}/v1/checkout/sessions`, {
+    const res = await this.stripe("/v1/checkout/sessions", {
       method: "POST",
       headers: {
-        Authorization: `Bearer ${secretKey}`,
         "Content-Type": "application/x-www-form-urlencoded",
-        "Stripe-Version": "2024-06-20",
         // One session per user and minute, however often the button is pressed.
         "Idempotency-Key": `checkout-${viewer.id}-${Math.floor(Date.now() / 60_000)}`,
       },
@@ -95,11 +98,7 @@ export class SubscriptionService {
     const session = z.object({ id: z.string(), url: z.string() }).safeParse(body);
     if (!res.ok || !session.success) {
       log("warn", "stripe checkout failed", { status: res.status, userId: viewer.id });
-      throw new ApiError(
-        502,
-        "PAYMENT_PROVIDER_ERROR",
-        "The payment provider did not answer as expected.",
-      );
+      throw providerError("The payment provider did not answer as expected.");
     }
     return session.data;
   }
@@ -115,17 +114,13 @@ export class SubscriptionService {
       .where(eq(subscriptions.userId, userId))
       .get();
     if (!row?.id || row.status === "canceled") return false;
-    const { secretKey, stripeApiBase } = this.config.billing;
-    const res = await fetch(`${stripeApiBase}/v1/subscriptions/${encodeURIComponent(row.id)}`, {
+    const res = await this.stripe(`/v1/subscriptions/${encodeURIComponent(row.id)}`, {
       method: "DELETE",
-      headers: { Authorization: `Bearer ${secretKey}`, "Stripe-Version": "2024-06-20" },
     });
     // Already gone at Stripe (404) is as good as cancelled.
     if (!res.ok && res.status !== 404) {
       log("warn", "stripe cancel failed", { status: res.status, userId });
-      throw new ApiError(
-        502,
-        "PAYMENT_PROVIDER_ERROR",
+      throw providerError(
         "The subscription could not be cancelled with the payment provider; nothing was erased. Try again later.",
       );
     }
@@ -142,9 +137,7 @@ export class SubscriptionService {
     now = Date.now(),
   ): Promise<{ eventId: string; type: string; outcome: "applied" | "duplicate" | "ignored" }> {
     const secret = this.config.billing.webhookSecret;
-    if (!secret) {
-      throw new ApiError(503, "BILLING_NOT_CONFIGURED", "Payments are not set up on this server.");
-    }
+    if (!secret) throw notConfigured();
     const check = await verifyStripeSignature(
       signatureHeader,
       rawBody,
@@ -158,13 +151,12 @@ export class SubscriptionService {
         `Stripe-Signature did not verify (${check.reason}).`,
       );
     }
-    let parsed: z.infer<typeof EventSchema>;
+    let event: z.infer<typeof EventSchema>;
     try {
-      parsed = EventSchema.parse(JSON.parse(rawBody));
+      event = EventSchema.parse(JSON.parse(rawBody));
     } catch {
       throw new ApiError(400, "INVALID_EVENT", "The event is not a Stripe event object.");
     }
-    const event = parsed;
     const seen = await this.db
       .select({ id: stripeEvents.id })
       .from(stripeEvents)
@@ -212,6 +204,15 @@ export class SubscriptionService {
       ),
     );
     return expired.length;
+  }
+
+  /** A request to Stripe's API with the secret key and the pinned API version. */
+  private stripe(path: string, init: { method: string; headers?: HeadersInit; body?: BodyInit }) {
+    const { secretKey, stripeApiBase } = this.config.billing;
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${secretKey}`);
+    headers.set("Stripe-Version", STRIPE_API_VERSION);
+    return fetch(`${stripeApiBase}${path}`, { ...init, headers });
   }
 
   private async changesFor(event: z.infer<typeof EventSchema>, now: number): Promise<Query[]> {
