@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { setAdmin } from "./lib/admin.mjs";
 import { DEMO_ACCOUNTS, seedDemo } from "./lib/demo-catalog.mjs";
 import {
   ROOT,
@@ -192,7 +193,9 @@ try {
       waitHealthy(`http://127.0.0.1:${port}/healthz`, { abandoned: () => stopping }),
     ),
   ]);
-  const { created } = await seedDemo(`http://127.0.0.1:${ports.api}`);
+  const { created } = await seedDemo(`http://127.0.0.1:${ports.api}`, {
+    grantAdmin: (email) => setAdmin(email, true),
+  });
   console.log(
     [
       "",

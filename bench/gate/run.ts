@@ -44,7 +44,7 @@ const token = await signPlaybackToken(
     exp: Math.floor(Date.now() / 1000) + 3600,
   },
   "b1",
-  keys,
+  new Map(Object.entries(keys)),
 );
 
 type Stats = { rps: number; p50: number; p99: number };

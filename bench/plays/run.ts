@@ -11,6 +11,7 @@ import path from "node:path";
 import { getPlatformProxy } from "wrangler";
 import { ROOT, applyLocalMigrations, ensureDevVars } from "../../scripts/lib/setup.mjs";
 import { readFileSync } from "node:fs";
+import { parseKeyRing } from "@edge-music/core/key-ring";
 import { STREAM_THRESHOLD_MS, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { hashPassword } from "../../workers/api/src/lib/password";
 import { startWorker, startWorkerWithoutInspector } from "../lib";
@@ -45,11 +46,8 @@ const HOT_SHARDS = Number(process.env["BENCH_SHARDS"] ?? 4);
 /** The playback key `npm start` wrote (or this writes), to sign grants as the api would. */
 ensureDevVars();
 const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
-const keys = JSON.parse(/^PLAYBACK_KEYS=(.*)$/m.exec(devVars)?.[1] ?? "{}") as Record<
-  string,
-  string
->;
-const kid = Object.keys(keys)[0] ?? "p1";
+const keys = parseKeyRing(/^PLAYBACK_KEYS=(.*)$/m.exec(devVars)?.[1] ?? "{}", "PLAYBACK_KEYS");
+const kid = [...keys.keys()][0] ?? "p1";
 
 async function scenario(
   name: string,

@@ -134,9 +134,13 @@ async function waitReady(api, token, ids) {
   }
 }
 
-/** Seeds the demo accounts and catalog; a second run finds them and adds nothing. */
-export async function seedDemo(api) {
+/**
+ * Seeds the demo accounts and catalog; a second run finds them and adds nothing. Registering
+ * never makes an admin: `grantAdmin(email)` is the operator's command, run for the demo admin.
+ */
+export async function seedDemo(api, { grantAdmin }) {
   const admin = await account(api, DEMO_ACCOUNTS.admin);
+  if (admin.user.role !== "admin") grantAdmin(DEMO_ACCOUNTS.admin.email);
   const artist = await account(api, DEMO_ACCOUNTS.artist);
   await account(api, DEMO_ACCOUNTS.listener);
   if (artist.user.role !== "artist") {

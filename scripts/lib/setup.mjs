@@ -94,7 +94,7 @@ export function ensureFfmpeg({ required }) {
 }
 
 /**
- * `.dev.vars` for `wrangler dev`: development mode, demo admin email, and a random JWT key
+ * `.dev.vars` for `wrangler dev`: development mode, and random keys and secrets
  * made on this machine (never committed). Kept across runs so sessions survive restarts.
  */
 export function ensureDevVars() {
@@ -117,7 +117,6 @@ export function ensureDevVars() {
     [
       "# Local settings for wrangler dev, written by npm start. Not committed.",
       "ENVIRONMENT=development",
-      "ADMIN_EMAILS=admin@demo.local",
       `JWT_KEYS=${keys}`,
       "JWT_ACTIVE_KID=k1",
       // The dev route checks presigned URLs with this pair exactly as R2 would.

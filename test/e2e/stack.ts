@@ -16,11 +16,14 @@ import {
   wranglerBin,
   wranglerDevArgs,
 } from "../../scripts/lib/setup.mjs";
+import { setAdmin } from "../../scripts/lib/admin.mjs";
 
 export type Stack = {
   api: string;
   gate: string;
   persistTo: string;
+  /** Makes a registered account an admin, as the operator's `npm run admin -- grant` does. */
+  grantAdmin: (email: string) => void;
   /** Stops the api worker only, so its storage can be opened directly. */
   stopApi: () => Promise<void>;
   stop: () => Promise<void>;
@@ -57,7 +60,6 @@ export async function startStack(): Promise<Stack> {
     envFile,
     [
       "ENVIRONMENT=development",
-      "ADMIN_EMAILS=admin@e2e.local",
       `JWT_KEYS={"k1":"${randomBytes(32).toString("base64url")}"}`,
       "JWT_ACTIVE_KID=k1",
       "PASSWORD_PBKDF2_ITERATIONS=2000",
@@ -122,6 +124,9 @@ export async function startStack(): Promise<Stack> {
     api,
     gate,
     persistTo,
+    grantAdmin: (email) => {
+      if (!setAdmin(email, true, { persistTo })) throw new Error(`no account ${email}`);
+    },
     stopApi,
     stop: async () => {
       stopGate();

@@ -321,6 +321,7 @@ describe("the web player, in chromium", () => {
         }),
       })
     ).json()) as { accessToken: string };
+    stack.grantAdmin("admin@e2e.local");
     const auth = {
       Authorization: `Bearer ${admin.accessToken}`,
       "Content-Type": "application/json",

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
@@ -9,8 +10,8 @@ const root = path.resolve(here, "../..");
 
 /** Test-only key ring: two keys so rotation (verify with an old kid) can be tested. */
 export const TEST_JWT_KEYS = {
-  k1: "test-key-one-0123456789abcdef0123456789abcdef",
-  k0: "test-key-old-0123456789abcdef0123456789abcdef",
+  k1: randomBytes(32).toString("base64url"),
+  k0: randomBytes(32).toString("base64url"),
 };
 
 export default defineConfig(async () => ({
@@ -22,7 +23,6 @@ export default defineConfig(async () => ({
           TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
           TEST_JWT_KEYS: TEST_JWT_KEYS,
           ENVIRONMENT: "test",
-          ADMIN_EMAILS: "admin@test.local, Root@Test.Local",
           JWT_KEYS: JSON.stringify(TEST_JWT_KEYS),
           JWT_ACTIVE_KID: "k1",
           // Fewer rounds keep the suite fast; the stored hash records whatever count was used.
@@ -36,7 +36,7 @@ export default defineConfig(async () => ({
           TRANSCODER_URL: "http://127.0.0.1:9",
           INGEST_MAX_ATTEMPTS: "2",
           GATE_ORIGIN: "https://gate.test",
-          PLAYBACK_KEYS: JSON.stringify({ p1: "api-test-playback-key-0123456789" }),
+          PLAYBACK_KEYS: JSON.stringify({ p1: randomBytes(32).toString("base64url") }),
           PLAYBACK_ACTIVE_KID: "p1",
           // Stripe cannot be reached offline: a local server answers and records what we send.
           STRIPE_API_BASE: await startStripeRecorder(),

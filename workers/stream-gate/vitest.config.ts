@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
@@ -11,9 +12,11 @@ export default defineConfig({
       wrangler: { configPath: path.join(here, "wrangler.toml") },
       miniflare: {
         bindings: {
+          // Two keys, so rotation (an older kid still verifies) can be tested; random per run,
+          // as the ring's validation demands.
           PLAYBACK_KEYS: JSON.stringify({
-            k1: "gate-test-key-one-0123456789abcdef",
-            k0: "gate-test-key-old-0123456789abcdef",
+            k1: randomBytes(32).toString("base64url"),
+            k0: randomBytes(32).toString("base64url"),
           }),
         },
       },

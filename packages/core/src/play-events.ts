@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { KeyRing } from "./key-ring";
 import { signTagged, verifyTagged } from "./playback-token";
 import { RENDITIONS } from "./renditions";
 
@@ -51,7 +52,7 @@ export const PLAYBACK_ID_MAX_LENGTH = 512;
 export function signPlaybackId(
   claims: PlaybackIdClaims,
   kid: string,
-  keys: Readonly<Record<string, string>>,
+  keys: KeyRing,
 ): Promise<string> {
   return signTagged(PLAYBACK_ID_TAG, PlaybackIdClaimsSchema.parse(claims), kid, keys);
 }
@@ -59,7 +60,7 @@ export function signPlaybackId(
 /** The grant a playback id stands for, or null if it is not one we signed. */
 export async function verifyPlaybackId(
   playbackId: string,
-  keys: Readonly<Record<string, string>>,
+  keys: KeyRing,
 ): Promise<PlaybackIdClaims | null> {
   const checked = await verifyTagged(PLAYBACK_ID_TAG, playbackId, keys, PlaybackIdClaimsSchema);
   return checked.ok ? checked.payload : null;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KEY_ID_PATTERN, type KeyRing } from "./key-ring";
 
 /**
  * Playback tokens: minted by the api, checked by the stream-gate with no database. They
@@ -72,10 +73,10 @@ export async function signTagged(
   tag: string,
   payload: unknown,
   kid: string,
-  keys: Readonly<Record<string, string>>,
+  keys: KeyRing,
 ): Promise<string> {
-  const secret = keys[kid];
-  if (!secret || !/^[A-Za-z0-9_-]+$/.test(kid))
+  const secret = keys.get(kid);
+  if (secret === undefined || !KEY_ID_PATTERN.test(kid))
     throw new Error(`playback key ${kid} is not configured`);
   const body = `${tag}.${kid}.${toBase64Url(encoder.encode(JSON.stringify(payload)))}`;
   const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(body));
@@ -89,14 +90,15 @@ export async function signTagged(
 export async function verifyTagged<T>(
   tag: string,
   value: string,
-  keys: Readonly<Record<string, string>>,
+  keys: KeyRing,
   schema: z.ZodType<T>,
 ): Promise<{ ok: true; payload: T } | { ok: false; refusal: TokenRefusal }> {
   const parts = value.split(".");
   if (parts.length !== 4 || parts[0] !== tag) return { ok: false, refusal: "malformed" };
   const [, kid = "", payload = "", signatureText = ""] = parts;
-  const secret = keys[kid];
-  if (!secret) return { ok: false, refusal: "unknown_kid" };
+  // A Map: a key id such as `__proto__` or `constructor` finds nothing.
+  const secret = keys.get(kid);
+  if (secret === undefined) return { ok: false, refusal: "unknown_kid" };
   const signature = fromBase64Url(signatureText);
   const payloadBytes = fromBase64Url(payload);
   if (!signature || !payloadBytes) return { ok: false, refusal: "malformed" };
@@ -118,7 +120,7 @@ export async function verifyTagged<T>(
 export async function signPlaybackToken(
   claims: PlaybackClaims,
   kid: string,
-  keys: Readonly<Record<string, string>>,
+  keys: KeyRing,
 ): Promise<string> {
   return signTagged(VERSION, PlaybackClaimsSchema.parse(claims), kid, keys);
 }
@@ -126,7 +128,7 @@ export async function signPlaybackToken(
 /** Verifies a token: signature and claims, expiry and, when the token names one, the client IP. */
 export async function verifyPlaybackToken(
   token: string,
-  keys: Readonly<Record<string, string>>,
+  keys: KeyRing,
   options: { nowSeconds?: number; clientIp?: string } = {},
 ): Promise<{ ok: true; claims: PlaybackClaims } | { ok: false; refusal: TokenRefusal }> {
   const checked = await verifyTagged(VERSION, token, keys, PlaybackClaimsSchema);

@@ -43,6 +43,24 @@ export const ASSET_OUTPUT_NAMES: readonly string[] = [
   ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
 ];
 
-/** Plans and the highest rendition rank each may play: free up to AAC 128k, premium all. */
-export const PLAN_MAX_RENDITION_RANK: Readonly<Record<string, number>> = { free: 2, premium: 4 };
 export const PLANS = ["free", "premium"] as const;
+export type Plan = (typeof PLANS)[number];
+
+/** Plans and the highest rendition rank each may play: free up to AAC 128k, premium all. */
+const FREE_MAX_RANK = 2;
+const PLAN_MAX_RENDITION_RANK: ReadonlyMap<string, number> = new Map<Plan, number>([
+  ["free", FREE_MAX_RANK],
+  ["premium", 4],
+]);
+
+/** The highest rendition rank a plan plays; a name that is not a plan plays as Free. */
+export function planMaxRank(plan: string): number {
+  return PLAN_MAX_RENDITION_RANK.get(plan) ?? FREE_MAX_RANK;
+}
+
+const RENDITIONS_BY_ID: ReadonlyMap<string, Rendition> = new Map(RENDITIONS.map((r) => [r.id, r]));
+
+/** The rendition named `id`, or undefined: names from requests and files are looked up here. */
+export function renditionById(id: string): Rendition | undefined {
+  return RENDITIONS_BY_ID.get(id);
+}

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { createRouter } from "./lib/router";
 import { log } from "./lib/log";
+import { ConfigError } from "./lib/config";
 import { ApiError, problemResponse } from "./lib/problem";
 import { optionalAuth } from "./middleware/auth";
 import { requestContext } from "./middleware/request-context";
@@ -114,6 +115,18 @@ export function createApp() {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     if (err instanceof ApiError) {
       return problemResponse(err.status, err.code, err.detail, requestId, err.extras, err.headers);
+    }
+    if (err instanceof ConfigError) {
+      // The message names the setting, never its value; production keeps even that in the log.
+      log("error", "configuration invalid: refusing to serve", { requestId, error: err.message });
+      return problemResponse(
+        503,
+        "SERVICE_MISCONFIGURED",
+        c.env.ENVIRONMENT === "production"
+          ? "The service is not configured correctly."
+          : `The service is not configured correctly: ${err.message}`,
+        requestId,
+      );
     }
     if (err instanceof HTTPException) {
       // Hono's own refusals: unparseable JSON bodies, mostly.

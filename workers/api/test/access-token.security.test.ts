@@ -65,6 +65,14 @@ describe("access tokens", () => {
     await expect401(await sign(claims, env.TEST_JWT_KEYS["k1"] ?? "", "k9"));
   });
 
+  it.each(["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"])(
+    "naming the inherited key id %s, signed with that member's text, are refused",
+    async (kid) => {
+      // A plain-object key ring would have handed this text to the HMAC as the key.
+      await expect401(await sign(claims, String(Reflect.get({}, kid)), kid));
+    },
+  );
+
   it("using another algorithm with our key are refused", async () => {
     await expect401(await sign(claims, env.TEST_JWT_KEYS["k1"] ?? "", "k1", "HS512"));
   });

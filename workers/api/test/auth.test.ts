@@ -92,9 +92,16 @@ describe("register", () => {
     expect(res?.headers.get("Retry-After")).toBe("60");
   });
 
-  it("makes accounts with configured admin emails admins", async () => {
-    const admin = await register("root@test.local");
-    expect(admin.role).toBe("admin");
+  it("never makes an admin of whoever registers, whatever the address", async () => {
+    for (const email of ["admin@example.org", "root@example.org", "Admin@Demo.Local"]) {
+      const account = await register(email);
+      expect(account.role).toBe("listener");
+      const res = await call("PUT", `/v1/users/${account.id}/role`, {
+        token: account.accessToken,
+        body: { role: "admin" },
+      });
+      await expectProblem(res, 403, "FORBIDDEN");
+    }
   });
 });
 

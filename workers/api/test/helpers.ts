@@ -87,10 +87,19 @@ export async function register(
   };
 }
 
+/**
+ * Makes an account an admin as the operator's `npm run admin -- grant` does: one UPDATE in
+ * D1 (registering never makes an admin). Roles are read on every request, so it applies at once.
+ */
+export async function grantAdmin(account: Account): Promise<Account> {
+  await env.DB.prepare("UPDATE users SET role = 'admin' WHERE id = ?").bind(account.id).run();
+  return { ...account, role: "admin" };
+}
+
 let admin: Account | undefined;
-/** The admin account of this test file (ADMIN_EMAILS in the test config). */
+/** The admin account of this test file. */
 export async function adminAccount(): Promise<Account> {
-  admin ??= await register("admin@test.local");
+  admin ??= await grantAdmin(await register("admin@test.local"));
   return admin;
 }
 

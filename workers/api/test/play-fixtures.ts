@@ -6,6 +6,7 @@ import {
   type PlayEventType,
 } from "@edge-music/core/play-events";
 import { callJson, type Account } from "./helpers";
+import { parseKeyRing } from "@edge-music/core/key-ring";
 
 export type Outcome = {
   accepted: number;
@@ -34,7 +35,7 @@ export async function grantPlayback(
     },
   );
   // Backdate the grant: re-sign its id with an earlier grant time, as if granted back then.
-  const keys = JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>;
+  const keys = parseKeyRing(env.PLAYBACK_KEYS, "PLAYBACK_KEYS");
   const claims = await verifyPlaybackId(grant.playbackId, keys);
   if (!claims) throw new Error("the grant's playbackId does not verify");
   const grantedAt = Date.now() - (options.ageMs ?? 10 * 60_000);

@@ -10,8 +10,9 @@ import {
   expectProblem,
   type Account,
 } from "./helpers";
+import { parseKeyRing } from "@edge-music/core/key-ring";
 
-const KEYS = JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>;
+const KEYS = parseKeyRing(env.PLAYBACK_KEYS, "PLAYBACK_KEYS");
 
 describe("playback grants", () => {
   const grantIn = (trackId: string, token: string, country?: string) =>

@@ -1,4 +1,4 @@
-import { ASSET_FILES, RENDITIONS } from "@edge-music/core/renditions";
+import { ASSET_FILES, RENDITIONS, renditionById } from "@edge-music/core/renditions";
 
 export type AssetFile = {
   name: string;
@@ -6,12 +6,13 @@ export type AssetFile = {
   kind: "playlist" | "manifest" | "media" | "json" | "image";
 };
 
-const FIXED: Record<string, AssetFile["kind"]> = {
-  [ASSET_FILES.master]: "playlist",
-  [ASSET_FILES.mpd]: "manifest",
-  [ASSET_FILES.waveform]: "json",
-  [ASSET_FILES.cover]: "image",
-};
+/** The asset's files that are not per rendition. A Map: a path never finds an inherited name. */
+const FIXED: ReadonlyMap<string, AssetFile["kind"]> = new Map([
+  [ASSET_FILES.master, "playlist"],
+  [ASSET_FILES.mpd, "manifest"],
+  [ASSET_FILES.waveform, "json"],
+  [ASSET_FILES.cover, "image"],
+]);
 
 /**
  * Maps the path after the token to one of the files an asset version has, or null. Only
@@ -20,7 +21,7 @@ const FIXED: Record<string, AssetFile["kind"]> = {
 export function parseAssetPath(rawPath: string): AssetFile | null {
   // The path arrives percent-encoded; any escape at all is refused rather than decoded.
   if (rawPath.includes("%") || rawPath.includes("\\")) return null;
-  const fixed = FIXED[rawPath];
+  const fixed = FIXED.get(rawPath);
   if (fixed) return { name: rawPath, renditionRank: null, kind: fixed };
   for (const r of RENDITIONS) {
     if (rawPath === ASSET_FILES.mediaPlaylist(r.id))
@@ -62,7 +63,7 @@ export function filterManifest(xml: string, maxRank: number): string {
   const withoutReps = xml.replace(
     / *<Representation id="([^"]+)"[\s\S]*?<\/Representation>\n?/g,
     (block, id: string) => {
-      const rendition = RENDITIONS.find((r) => r.id === id);
+      const rendition = renditionById(id);
       return rendition && rendition.rank <= maxRank ? block : "";
     },
   );

@@ -1,8 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseKeyRing } from "@edge-music/core/key-ring";
 import { signPlaybackToken, type PlaybackClaims } from "@edge-music/core/playback-token";
 
-const KEYS = JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>;
+const KEYS = parseKeyRing(env.PLAYBACK_KEYS, "PLAYBACK_KEYS");
 const PREFIX = "tracks/trk_1/av_1/";
 const MEDIA = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256);
 const MASTER = [

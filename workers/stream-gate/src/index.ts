@@ -1,3 +1,4 @@
+import { KeyRingError, loadKeyRing, type KeyRing } from "@edge-music/core/key-ring";
 import { verifyPlaybackToken } from "@edge-music/core/playback-token";
 import { CONTENT_TYPES, filterManifest, filterMasterPlaylist, parseAssetPath } from "./asset-path";
 import { parseRange } from "./range";
@@ -19,20 +20,17 @@ const PLAYLIST_CACHE = "private, max-age=60";
 const refuse = (status: number) =>
   new Response(null, { status, headers: { ...NO_STORE, ...CORS } });
 
-/** Playback keys by key id, parsed once per isolate; null when not configured. */
-let keyRing: { json: string; keys: Record<string, string> } | undefined;
-function playbackKeys(env: Env): Record<string, string> | null {
-  if (keyRing?.json !== env.PLAYBACK_KEYS) {
-    try {
-      keyRing = {
-        json: env.PLAYBACK_KEYS,
-        keys: JSON.parse(env.PLAYBACK_KEYS) as Record<string, string>,
-      };
-    } catch {
-      return null;
-    }
+/**
+ * Playback keys by key id (a Map, validated: see `parseKeyRing`), parsed once per isolate; a
+ * missing or invalid ring is a message naming the problem, and the gate serves nothing.
+ */
+function playbackKeys(env: Env): { ok: true; keys: KeyRing } | { ok: false; problem: string } {
+  try {
+    return { ok: true, keys: loadKeyRing(env.PLAYBACK_KEYS ?? "", "PLAYBACK_KEYS") };
+  } catch (error) {
+    if (error instanceof KeyRingError) return { ok: false, problem: error.message };
+    throw error;
   }
-  return keyRing.keys;
 }
 
 /** The cache key of an object: shared by every listener, so it never holds the token. */
@@ -115,8 +113,15 @@ async function fillCache(env: Env, key: string, template: Headers): Promise<void
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
+    const ring = playbackKeys(env);
     if (request.method === "GET" && url.pathname === "/healthz") {
-      return Response.json({ ok: true, service: "stream-gate" }, { headers: NO_STORE });
+      // Not healthy without valid keys: `npm start` and deploy checks show why.
+      return ring.ok
+        ? Response.json({ ok: true, service: "stream-gate" }, { headers: NO_STORE })
+        : Response.json(
+            { ok: false, service: "stream-gate", error: ring.problem },
+            { status: 503, headers: NO_STORE },
+          );
     }
     if (request.method === "OPTIONS") {
       return new Response(null, {
@@ -133,12 +138,13 @@ export default {
     if (!match) return refuse(404);
     if (request.method !== "GET" && request.method !== "HEAD") return refuse(405);
     const [, token = "", rawPath = ""] = match;
-    const keys = playbackKeys(env);
-    if (!keys) {
-      console.error(JSON.stringify({ level: "error", message: "PLAYBACK_KEYS is not configured" }));
+    if (!ring.ok) {
+      console.error(
+        JSON.stringify({ level: "error", message: "refusing to serve", error: ring.problem }),
+      );
       return refuse(503);
     }
-    const verified = await verifyPlaybackToken(token, keys, {
+    const verified = await verifyPlaybackToken(token, ring.keys, {
       clientIp: request.headers.get("CF-Connecting-IP") ?? "",
     });
     if (!verified.ok) return refuse(verified.refusal === "expired" ? 410 : 403);

@@ -1,11 +1,13 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { parseKeyRing } from "@edge-music/core/key-ring";
 import {
   signPlaybackToken,
   verifyPlaybackToken,
   type PlaybackClaims,
 } from "@edge-music/core/playback-token";
 
-const KEYS = { k1: "gate-test-key-one-0123456789abcdef", k0: "gate-test-key-old-0123456789abcdef" };
+const KEYS = parseKeyRing(env.PLAYBACK_KEYS, "PLAYBACK_KEYS");
 const claims = (extra: Partial<PlaybackClaims> = {}): PlaybackClaims => ({
   sub: "usr_1",
   trk: "trk_1",

@@ -1,11 +1,10 @@
 import jwt from "@tsndr/cloudflare-worker-jwt";
 import { z } from "zod";
 import { ROLES, type Role } from "@edge-music/core/db/schema";
+import type { KeyRing } from "@edge-music/core/key-ring";
 
 const ALGORITHM = "HS256";
 const ISSUER = "edge-music";
-
-const KeyRingSchema = z.record(z.string().min(1), z.string().min(32));
 
 const ClaimsSchema = z.object({
   sub: z.string(),
@@ -18,26 +17,15 @@ const ClaimsSchema = z.object({
 
 export type AccessClaims = { userId: string; sessionId: string; role: Role };
 
-/** HS256 keys by key id. Parsing once per isolate is enough: secrets change only on deploy. */
-const keyRingCache = new Map<string, Record<string, string>>();
-function keyRing(json: string): Record<string, string> {
-  let ring = keyRingCache.get(json);
-  if (!ring) {
-    ring = KeyRingSchema.parse(JSON.parse(json));
-    keyRingCache.set(json, ring);
-  }
-  return ring;
-}
-
 /** Signs a short-lived access JWT with the active key, naming it in the `kid` header. */
 export async function signAccessToken(
   claims: AccessClaims,
-  keysJson: string,
+  keys: KeyRing,
   activeKid: string,
   ttlSeconds: number,
 ): Promise<string> {
-  const secret = keyRing(keysJson)[activeKid];
-  if (!secret) throw new Error(`JWT key ${activeKid} is not configured`);
+  const secret = keys.get(activeKid);
+  if (secret === undefined) throw new Error(`JWT key ${activeKid} is not configured`);
   const now = Math.floor(Date.now() / 1000);
   return jwt.sign(
     {
@@ -59,7 +47,7 @@ export async function signAccessToken(
  */
 export async function verifyAccessToken(
   token: string,
-  keysJson: string,
+  keys: KeyRing,
 ): Promise<AccessClaims | null> {
   let kid: unknown;
   try {
@@ -70,8 +58,9 @@ export async function verifyAccessToken(
     return null;
   }
   if (typeof kid !== "string") return null;
-  const secret = keyRing(keysJson)[kid];
-  if (!secret) return null;
+  // A Map: a `kid` of `__proto__` or `constructor` finds no key.
+  const secret = keys.get(kid);
+  if (secret === undefined) return null;
   const verified = await jwt.verify(token, secret, { algorithm: ALGORITHM }).catch(() => undefined);
   if (!verified) return null;
   const claims = ClaimsSchema.safeParse(verified.payload);

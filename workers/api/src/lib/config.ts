@@ -1,9 +1,20 @@
 import { z } from "zod";
+import { KeyRingError, loadKeyRing, type KeyRing } from "@edge-music/core/key-ring";
 import type { S3Target } from "./presign";
+
+/**
+ * A setting or secret the worker cannot run with. Its message names the setting and what is
+ * wrong with it, never a secret's value; requests answer 503 until it is fixed.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
 
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["production", "development", "test"]),
-  ADMIN_EMAILS: z.string().default(""),
   JWT_KEYS: z.string().min(2),
   JWT_ACTIVE_KID: z.string().min(1),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400),
@@ -45,8 +56,7 @@ const ConfigSchema = z.object({
 
 export type Config = {
   environment: "production" | "development" | "test";
-  adminEmails: ReadonlySet<string>;
-  jwtKeys: string;
+  jwtKeys: KeyRing;
   jwtActiveKid: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -59,7 +69,7 @@ export type Config = {
     transcoderUrl: string;
     transcoderSecret: string;
   };
-  playback: { gateOrigin: string; keys: Record<string, string>; activeKid: string };
+  playback: { gateOrigin: string; keys: KeyRing; activeKid: string };
   plays: {
     counterShards: number;
     hotTrackStreams: number;
@@ -79,19 +89,23 @@ export type Config = {
 
 const cache = new WeakMap<Env, Config>();
 
-/** Parses the worker's vars and secrets once per isolate; a bad setting fails loudly. */
+/**
+ * Parses the worker's vars and secrets once per isolate. A bad setting throws ConfigError
+ * naming it (key rings: see `parseKeyRing`), so the worker refuses to serve rather than run
+ * with a guessable key.
+ */
 export function readConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
-  const raw = ConfigSchema.parse(env);
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join(".")} (${i.message})`);
+    throw new ConfigError(`invalid settings: ${names.join("; ")}`);
+  }
+  const raw = parsed.data;
   const config: Config = {
     environment: raw.ENVIRONMENT,
-    adminEmails: new Set(
-      raw.ADMIN_EMAILS.split(",")
-        .map((email) => normalizeEmail(email))
-        .filter((email) => email.length > 0),
-    ),
-    jwtKeys: raw.JWT_KEYS,
+    jwtKeys: keyRing(raw.JWT_KEYS, "JWT_KEYS", raw.JWT_ACTIVE_KID),
     jwtActiveKid: raw.JWT_ACTIVE_KID,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS,
@@ -116,7 +130,7 @@ export function readConfig(env: Env): Config {
     },
     playback: {
       gateOrigin: raw.GATE_ORIGIN.replace(/\/+$/, ""),
-      keys: z.record(z.string(), z.string().min(16)).parse(JSON.parse(raw.PLAYBACK_KEYS)),
+      keys: keyRing(raw.PLAYBACK_KEYS, "PLAYBACK_KEYS", raw.PLAYBACK_ACTIVE_KID),
       activeKid: raw.PLAYBACK_ACTIVE_KID,
     },
     plays: {
@@ -137,6 +151,15 @@ export function readConfig(env: Env): Config {
   };
   cache.set(env, config);
   return config;
+}
+
+function keyRing(json: string, name: string, activeKid: string): KeyRing {
+  try {
+    return loadKeyRing(json, name, activeKid);
+  } catch (error) {
+    if (error instanceof KeyRingError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 /** Emails compare case-insensitively and without surrounding space. */

@@ -66,7 +66,8 @@ export class AuthService {
     device: DeviceInfo,
   ): Promise<TokenPair> {
     const email = normalizeEmail(input.email);
-    const role: Role = this.config.adminEmails.has(email) ? "admin" : "listener";
+    // Everyone starts as a listener: admins are made by the operator (`npm run admin`).
+    const role: Role = "listener";
     const id = newId("usr");
     const passwordHash = await hashPassword(input.password, this.config.passwordIterations);
     const inserted = await this.db

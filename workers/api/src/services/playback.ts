@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { assetVersions, playbacks, tracks, users } from "@edge-music/core/db/schema";
 import { UNKNOWN_TERRITORY, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
-import { ASSET_FILES, PLAN_MAX_RENDITION_RANK, RENDITIONS } from "@edge-music/core/renditions";
+import { ASSET_FILES, planMaxRank, renditionById } from "@edge-music/core/renditions";
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
@@ -46,9 +46,9 @@ export class PlaybackService {
         { territory },
       );
     }
-    const maxRank = PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2;
+    const maxRank = planMaxRank(viewer.plan);
     const allowed = (asset.renditions as RenditionInfo[]).filter(
-      (r) => (RENDITIONS.find((x) => x.id === r.id)?.rank ?? 99) <= maxRank,
+      (r) => (renditionById(r.id)?.rank ?? Infinity) <= maxRank,
     );
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
@@ -114,10 +114,7 @@ export class PlaybackService {
     rendition: "aac_256" | "flac",
     territory: string | null,
   ) {
-    if (
-      (PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 0) <
-      (RENDITIONS.find((r) => r.id === rendition)?.rank ?? 99)
-    ) {
+    if (planMaxRank(viewer.plan) < (renditionById(rendition)?.rank ?? Infinity)) {
       throw new ApiError(
         402,
         "PLAN_REQUIRED",
@@ -142,7 +139,7 @@ export class PlaybackService {
         sub: viewer.id,
         trk: track.id,
         av: asset.id,
-        max: PLAN_MAX_RENDITION_RANK[viewer.plan] ?? 2,
+        max: planMaxRank(viewer.plan),
         exp,
         dl: rendition,
         fn: track.title,

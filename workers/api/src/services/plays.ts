@@ -10,7 +10,8 @@ import {
   type PlayEventRefusal,
   type PlayEventResult,
 } from "@edge-music/core/play-events";
-import { PLAN_MAX_RENDITION_RANK, RENDITIONS } from "@edge-music/core/renditions";
+import { planMaxRank, renditionById } from "@edge-music/core/renditions";
+import type { KeyRing } from "@edge-music/core/key-ring";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
@@ -36,7 +37,7 @@ export class PlaysService {
   constructor(
     private readonly db: Db,
     private readonly counters: PlayCounters,
-    private readonly keys: Readonly<Record<string, string>>,
+    private readonly keys: KeyRing,
   ) {}
 
   async record(viewer: Viewer, events: unknown[], now = Date.now()): Promise<PlayEventsOutcome> {
@@ -190,8 +191,7 @@ function checkAgainstGrant(
   now: number,
 ): [PlayEventRefusal, string] | null {
   if (!grant || grant.trackId !== event.trackId) return NO_GRANT;
-  const rank = RENDITIONS.find((r) => r.id === event.rendition)?.rank ?? Infinity;
-  if (rank > (PLAN_MAX_RENDITION_RANK[grant.plan] ?? 0)) {
+  if ((renditionById(event.rendition)?.rank ?? Infinity) > planMaxRank(grant.plan)) {
     return ["RENDITION_NOT_ALLOWED", `Rendition ${event.rendition} is above the grant's plan.`];
   }
   const at = Date.parse(event.occurredAt);

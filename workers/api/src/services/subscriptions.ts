@@ -1,7 +1,7 @@
 import { and, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import { stripeEvents, subscriptions, users } from "@edge-music/core/db/schema";
-import { PLAN_MAX_RENDITION_RANK, RENDITIONS } from "@edge-music/core/renditions";
+import { planMaxRank, RENDITIONS } from "@edge-music/core/renditions";
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import { runBatch, type Db, type Query } from "../lib/db";
@@ -50,7 +50,7 @@ export class SubscriptionService {
 
   plans() {
     const renditionOf = (plan: string) =>
-      RENDITIONS.filter((r) => r.rank <= (PLAN_MAX_RENDITION_RANK[plan] ?? 0)).map((r) => r.id);
+      RENDITIONS.filter((r) => r.rank <= planMaxRank(plan)).map((r) => r.id);
     return [
       { id: "free", price: null, renditions: renditionOf("free"), downloads: false },
       {

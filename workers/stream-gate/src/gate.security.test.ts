@@ -1,0 +1,137 @@
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseKeyRing } from "@edge-music/core/key-ring";
+import { signPlaybackToken } from "@edge-music/core/playback-token";
+import worker from "./index";
+
+const KEYS = parseKeyRing(env.PLAYBACK_KEYS, "PLAYBACK_KEYS");
+const PREFIX = "tracks/trk_sec/av_sec/";
+const MEDIA = Uint8Array.from({ length: 4096 }, (_, i) => i % 251);
+const encoder = new TextEncoder();
+
+/** Names every plain object answers to without owning them. */
+const INHERITED = [
+  "__proto__",
+  "constructor",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "isPrototypeOf",
+  "__defineGetter__",
+];
+
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+
+const claims = () => ({
+  sub: "usr_attacker",
+  trk: "trk_sec",
+  av: "av_sec",
+  max: 4,
+  exp: Math.floor(Date.now() / 1000) + 600,
+});
+
+/**
+ * What an attacker can make without any key: a token whose `kid` names an inherited member,
+ * signed with that member's text (`"[object Object]"` for `__proto__`), which is what a plain
+ * object key ring would have handed the HMAC.
+ */
+async function forgeWithInheritedKid(kid: string): Promise<string> {
+  const inherited: unknown = Reflect.get({}, kid);
+  const secret = String(inherited);
+  const body = `v1.${kid}.${b64url(encoder.encode(JSON.stringify(claims())))}`;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
+  return `${body}.${b64url(mac)}`;
+}
+
+beforeAll(async () => {
+  await env.MEDIA.put(`${PREFIX}flac/media.mp4`, MEDIA);
+  await env.MEDIA.put(`${PREFIX}master.m3u8`, "#EXTM3U\n");
+});
+
+describe("stream-gate attacks", () => {
+  it.each(INHERITED)("refuses a token forged with the inherited key id %s", async (kid) => {
+    const forged = await forgeWithInheritedKid(kid);
+    for (const file of ["flac/media.mp4", "master.m3u8"]) {
+      const res = await SELF.fetch(`https://gate.test/p/${forged}/${file}`);
+      expect(res.status, `${kid} ${file}`).toBe(403);
+      expect(await res.text()).toBe("");
+    }
+  });
+
+  it("serves the same file to a token signed with a real key (the forgery is what fails)", async () => {
+    const real = await signPlaybackToken(claims(), "k1", KEYS);
+    const res = await SELF.fetch(`https://gate.test/p/${real}/flac/media.mp4`);
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(MEDIA);
+  });
+
+  it.each(INHERITED)("answers 404 for an asset file named %s", async (name) => {
+    const real = await signPlaybackToken(claims(), "k1", KEYS);
+    const res = await SELF.fetch(`https://gate.test/p/${real}/${name}`);
+    expect(res.status).toBe(404);
+  });
+
+  it("refuses truncated, swapped and re-encoded tokens", async () => {
+    const real = await signPlaybackToken(claims(), "k1", KEYS);
+    const other = await signPlaybackToken({ ...claims(), trk: "trk_other" }, "k1", KEYS);
+    const [v, kid, payload, sig = ""] = real.split(".");
+    const [, , otherPayload] = other.split(".");
+    const attempts = [
+      real.slice(0, -5),
+      `${v}.${kid}.${payload}`,
+      `${v}.${kid}.${otherPayload}.${sig}`,
+      `${v}.k0.${payload}.${sig}`,
+      `v2.${kid}.${payload}.${sig}`,
+      `${v}.${kid}.${payload}=.${sig}`,
+    ];
+    for (const token of attempts) {
+      const res = await SELF.fetch(`https://gate.test/p/${token}/flac/media.mp4`);
+      expect([403, 404], token).toContain(res.status);
+      expect(res.status, token).not.toBe(200);
+    }
+  });
+});
+
+describe("stream-gate key ring", () => {
+  async function fetchWith(keys: string, path: string) {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`https://gate.test${path}`),
+      { ...env, PLAYBACK_KEYS: keys },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  it.each([
+    ["a key under 32 bytes", JSON.stringify({ k1: b64url(new Uint8Array(16).fill(7)) })],
+    ["a key that is not random", JSON.stringify({ k1: "a".repeat(64) })],
+    [
+      "a key id outside the pattern",
+      JSON.stringify({ "k 1": b64url(crypto.getRandomValues(new Uint8Array(32))) }),
+    ],
+    ["no keys", "{}"],
+    ["not JSON", "k1=secret"],
+  ])("will not serve with %s, and says why on /healthz", async (_, keys) => {
+    const health = await fetchWith(keys, "/healthz");
+    expect(health.status).toBe(503);
+    const body = (await health.json()) as { error: string };
+    expect(body.error).toMatch(/PLAYBACK_KEYS/);
+    // The reason names the setting and the key id, never key material.
+    expect(body.error).not.toMatch(/aaaaaaaa|BwcHBwcH/);
+    const real = await signPlaybackToken(claims(), "k1", KEYS);
+    expect((await fetchWith(keys, `/p/${real}/flac/media.mp4`)).status).toBe(503);
+  });
+});
