@@ -123,7 +123,9 @@ export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void
         ),
       );
     }
-    const missing = result.files.filter((f) => !job.outputs[f.name]);
+    // The job's URLs by file name, as a Map: only names the api sent are found.
+    const outputs = new Map(Object.entries(job.outputs));
+    const missing = result.files.filter((f) => !outputs.has(f.name));
     if (missing.length) {
       return emit(
         fail(
@@ -137,7 +139,7 @@ export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void
     for (const file of result.files) {
       const ok = await upload(
         path.join(out, file.name),
-        job.outputs[file.name] ?? "",
+        outputs.get(file.name) ?? "",
         file.contentType,
       );
       if (!ok) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${file.name} failed.`, true));

@@ -23,12 +23,12 @@ const PROGRESS_EVERY_MS = 10_000;
 /** Loudness normalisation turns quiet tracks up by at most this much (no clipping). */
 const MAX_BOOST_DB = 6;
 
-const RENDITION_LABELS: Record<string, string> = {
-  aac_64: "AAC 64k",
-  aac_128: "AAC 128k",
-  aac_256: "AAC 256k",
-  flac: "FLAC (lossless)",
-};
+const RENDITION_LABELS: ReadonlyMap<string, string> = new Map([
+  ["aac_64", "AAC 64k"],
+  ["aac_128", "AAC 128k"],
+  ["aac_256", "AAC 256k"],
+  ["flac", "FLAC (lossless)"],
+]);
 const renditionOf = (url: string) => /\/(aac_\d+|flac)\//.exec(url)?.[1] ?? null;
 
 /**
@@ -240,10 +240,10 @@ export class Player {
     this.#quality.replaceChildren(
       h("option", { value: "-1" }, "Auto"),
       ...grant.renditions.map((r, i) =>
-        h("option", { value: String(i) }, RENDITION_LABELS[r.id] ?? r.id),
+        h("option", { value: String(i) }, RENDITION_LABELS.get(r.id) ?? r.id),
       ),
     );
-    this.#quality.title = `Your ${plan} plan plays up to ${RENDITION_LABELS[best] ?? best}.`;
+    this.#quality.title = `Your ${plan} plan plays up to ${RENDITION_LABELS.get(best) ?? best}.`;
     this.#quality.hidden = false;
   }
 
@@ -258,7 +258,7 @@ export class Player {
 
   #setRendition(id: string | null): void {
     this.#rendition = id;
-    this.#renditionLabel.textContent = id ? (RENDITION_LABELS[id] ?? id) : "Auto";
+    this.#renditionLabel.textContent = id ? (RENDITION_LABELS.get(id) ?? id) : "Auto";
     this.element.dataset["rendition"] = id ?? "";
   }
 
@@ -378,16 +378,16 @@ export class Player {
     addEventListener("keydown", (e) => {
       const target = e.target as HTMLElement | null;
       if (target?.closest("input, textarea, select, [contenteditable]")) return;
-      const keys: Record<string, () => void> = {
-        " ": () => this.toggle(),
-        k: () => this.toggle(),
-        ArrowLeft: () => this.seek(this.audio.currentTime - 5),
-        ArrowRight: () => this.seek(this.audio.currentTime + 5),
-        n: () => void this.next(true),
-        p: () => void this.previous(),
-        m: () => (this.audio.muted = !this.audio.muted),
-      };
-      const action = keys[e.key];
+      const keys = new Map<string, () => void>([
+        [" ", () => this.toggle()],
+        ["k", () => this.toggle()],
+        ["ArrowLeft", () => this.seek(this.audio.currentTime - 5)],
+        ["ArrowRight", () => this.seek(this.audio.currentTime + 5)],
+        ["n", () => void this.next(true)],
+        ["p", () => void this.previous()],
+        ["m", () => (this.audio.muted = !this.audio.muted)],
+      ]);
+      const action = keys.get(e.key);
       if (action && !e.ctrlKey && !e.metaKey && !e.altKey) {
         e.preventDefault();
         action();

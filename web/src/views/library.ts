@@ -91,11 +91,11 @@ export const library: View = async (app) => {
   );
 };
 
-const REASONS: Record<string, string> = {
-  NOT_VISIBLE: "no longer available",
-  NOT_READY: "still processing",
-  NOT_AVAILABLE_IN_TERRITORY: "not available where you are",
-};
+const REASONS: ReadonlyMap<string, string> = new Map([
+  ["NOT_VISIBLE", "no longer available"],
+  ["NOT_READY", "still processing"],
+  ["NOT_AVAILABLE_IN_TERRITORY", "not available where you are"],
+]);
 
 /** A playlist: its entries (unavailable ones marked), drag to reorder, remove, rename. */
 export const playlist: View = async (app, [id = ""]) => {
@@ -153,7 +153,7 @@ export const playlist: View = async (app, [id = ""]) => {
           "small",
           {},
           item.track?.artist.name ?? "",
-          item.available ? "" : ` · ${REASONS[item.unavailableReason ?? ""] ?? "unavailable"}`,
+          item.available ? "" : ` · ${REASONS.get(item.unavailableReason ?? "") ?? "unavailable"}`,
         ),
       ),
       mine

@@ -7,13 +7,25 @@ type Created = { uploadId: string; putUrl: string; headers: Record<string, strin
 
 const POLL_MS = 1000;
 const ACCEPT = "audio/*,.mp3,.wav,.flac,.m4a,.aac,.ogg,.opus,.aif,.aiff";
-const STAGES: Record<Upload["state"], string> = {
-  awaiting_upload: "Waiting for the file",
-  queued: "Queued for processing",
-  processing: "Processing",
-  ready: "Ready",
-  failed: "Failed",
-};
+const STAGES: ReadonlyMap<string, string> = new Map<Upload["state"], string>([
+  ["awaiting_upload", "Waiting for the file"],
+  ["queued", "Queued for processing"],
+  ["processing", "Processing"],
+  ["ready", "Ready"],
+  ["failed", "Failed"],
+]);
+/** File name extensions we can name a type for (a Map: a file named `x.constructor` finds none). */
+const TYPES_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
+  ["mp3", "audio/mpeg"],
+  ["wav", "audio/wav"],
+  ["flac", "audio/flac"],
+  ["m4a", "audio/mp4"],
+  ["aac", "audio/aac"],
+  ["ogg", "audio/ogg"],
+  ["opus", "audio/ogg"],
+  ["aif", "audio/aiff"],
+  ["aiff", "audio/aiff"],
+]);
 
 /**
  * Upload: drop or pick files; each goes straight to storage with a presigned PUT (a bar for
@@ -115,7 +127,7 @@ function uploadRow(app: App, file: File, visibility: string): HTMLElement {
         const u = await api.get<Upload>(`/v1/uploads/${uploadId}`);
         row.dataset["state"] = u.state;
         bar.value = u.state === "ready" ? 100 : u.progress.percent;
-        status.textContent = `${STAGES[u.state]}${u.progress.stage && u.state === "processing" ? `: ${u.progress.stage}` : ""} ${u.state === "processing" ? `${u.progress.percent}%` : ""}`;
+        status.textContent = `${STAGES.get(u.state) ?? u.state}${u.progress.stage && u.state === "processing" ? `: ${u.progress.stage}` : ""} ${u.state === "processing" ? `${u.progress.percent}%` : ""}`;
         if (u.state === "failed") return fail(`Failed: ${u.failure?.reason ?? "unknown reason"}`);
         if (u.state === "ready") {
           cancel.remove();
@@ -156,16 +168,5 @@ function uploadRow(app: App, file: File, visibility: string): HTMLElement {
 
 function guessType(name: string): string {
   const ext = name.split(".").pop()?.toLowerCase() ?? "";
-  const types: Record<string, string> = {
-    mp3: "audio/mpeg",
-    wav: "audio/wav",
-    flac: "audio/flac",
-    m4a: "audio/mp4",
-    aac: "audio/aac",
-    ogg: "audio/ogg",
-    opus: "audio/ogg",
-    aif: "audio/aiff",
-    aiff: "audio/aiff",
-  };
-  return types[ext] ?? "application/octet-stream";
+  return TYPES_BY_EXTENSION.get(ext) ?? "application/octet-stream";
 }

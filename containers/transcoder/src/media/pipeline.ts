@@ -45,13 +45,13 @@ export type TranscodeFailure = { code: "TRANSCODE_FAILED"; reason: string; detai
 
 export type Progress = (stage: "transcoding" | "packaging", percent: number) => void;
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".m3u8": "application/vnd.apple.mpegurl",
-  ".mpd": "application/dash+xml",
-  ".mp4": "audio/mp4",
-  ".json": "application/json",
-  ".jpg": "image/jpeg",
-};
+const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
+  [".m3u8", "application/vnd.apple.mpegurl"],
+  [".mpd", "application/dash+xml"],
+  [".mp4", "audio/mp4"],
+  [".json", "application/json"],
+  [".jpg", "image/jpeg"],
+]);
 
 /**
  * Decodes the source once and lets the decoder write the PCM straight into one encoder
@@ -138,7 +138,7 @@ export async function transcode(
   const add = (name: string) =>
     files.push({
       name,
-      contentType: CONTENT_TYPES[path.extname(name)] ?? "application/octet-stream",
+      contentType: CONTENT_TYPES.get(path.extname(name)) ?? "application/octet-stream",
     });
   for (const rendition of RENDITIONS) {
     const layout = await readFmp4Layout(path.join(outDir, ASSET_FILES.media(rendition.id)));

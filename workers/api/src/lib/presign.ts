@@ -40,7 +40,7 @@ function signer(
   target: S3Target,
   method: string,
   url: URL,
-  headers: Record<string, string>,
+  headers: Record<string, string> | [string, string][],
   datetime?: string,
 ) {
   return new AwsV4Signer({
@@ -92,14 +92,15 @@ export async function verifyPresigned(
     return { ok: false, reason: "expired" };
   const unsigned = new URL(url);
   unsigned.searchParams.delete("X-Amz-Signature");
-  const headers: Record<string, string> = {};
+  // Header names come from the URL: collected in a Map, so `__proto__` is just a name.
+  const headers = new Map<string, string>();
   for (const name of signedHeaders) {
     if (name === "host") continue;
     const value = request.headers.get(name);
     if (value === null) return { ok: false, reason: `signed header ${name} missing` };
-    headers[name] = value;
+    headers.set(name, value);
   }
-  const resigned = await signer(target, request.method, unsigned, headers, date).sign();
+  const resigned = await signer(target, request.method, unsigned, [...headers], date).sign();
   const expected = resigned.url.searchParams.get("X-Amz-Signature") ?? "";
   const encoder = new TextEncoder();
   if (!timingSafeEqual(encoder.encode(expected), encoder.encode(signature))) {

@@ -17,13 +17,13 @@ export type TranscodeOutcome =
   { ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure };
 type Progress = Extract<TranscodeEvent, { type: "progress" }>;
 
-const OUTPUT_CONTENT_TYPES: Record<string, string> = {
-  m3u8: "application/vnd.apple.mpegurl",
-  mpd: "application/dash+xml",
-  mp4: "audio/mp4",
-  json: "application/json",
-  jpg: "image/jpeg",
-};
+const OUTPUT_CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
+  ["m3u8", "application/vnd.apple.mpegurl"],
+  ["mpd", "application/dash+xml"],
+  ["mp4", "audio/mp4"],
+  ["json", "application/json"],
+  ["jpg", "image/jpeg"],
+]);
 
 const unavailable = (reason: string): TranscodeOutcome => ({
   ok: false,
@@ -50,7 +50,7 @@ export class TranscoderClient {
     const outputs: Record<string, string> = {};
     for (const name of ASSET_OUTPUT_NAMES) {
       const contentType =
-        OUTPUT_CONTENT_TYPES[name.split(".").pop() ?? ""] ?? "application/octet-stream";
+        OUTPUT_CONTENT_TYPES.get(name.split(".").pop() ?? "") ?? "application/octet-stream";
       outputs[name] = await presign(storage, {
         method: "PUT",
         key: `${prefix}${name}`,
