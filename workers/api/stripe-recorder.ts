@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
  * every request it gets and answers `POST /v1/checkout/sessions` the way Stripe does.
  * `GET /__recorded` returns what was sent, so tests check exactly what the api sent Stripe.
  * A customer email containing `+declined` gets Stripe's error shape instead. It also cancels
- * subscriptions (`DELETE /v1/subscriptions/:id`), failing for ids containing `unreachable`.
+ * subscriptions (`DELETE /v1/subscriptions/:id`) and deletes customers
+ * (`DELETE /v1/customers/:id`), failing for ids containing `unreachable`.
  */
 export async function startStripeRecorder(): Promise<string> {
   const recorded: {
@@ -46,9 +47,10 @@ export async function startStripeRecorder(): Promise<string> {
         );
         return;
       }
-      const cancel = /^\/v1\/subscriptions\/([^/]+)$/.exec(req.url ?? "");
-      if (req.method === "DELETE" && cancel?.[1]) {
-        if (cancel[1].includes("unreachable")) {
+      const deletion = /^\/v1\/(subscriptions|customers)\/([^/]+)$/.exec(req.url ?? "");
+      if (req.method === "DELETE" && deletion?.[2]) {
+        const [, kind, id] = deletion;
+        if (id.includes("unreachable")) {
           res
             .writeHead(500, { "Content-Type": "application/json" })
             .end(JSON.stringify({ error: { type: "api_error", message: "Try again" } }));
@@ -56,7 +58,13 @@ export async function startStripeRecorder(): Promise<string> {
         }
         res
           .writeHead(200, { "Content-Type": "application/json" })
-          .end(JSON.stringify({ id: cancel[1], object: "subscription", status: "canceled" }));
+          .end(
+            JSON.stringify(
+              kind === "customers"
+                ? { id, object: "customer", deleted: true }
+                : { id, object: "subscription", status: "canceled" },
+            ),
+          );
         return;
       }
       res.writeHead(404, { "Content-Type": "application/json" }).end("{}");

@@ -267,7 +267,7 @@ describe("erase", () => {
     expect(stripe).toContainEqual(
       expect.objectContaining({
         method: "DELETE",
-        path: `/v1/subscriptions/sub_erase_${w.subject.id}`,
+        path: `/v1/customers/cus_sub_erase_${w.subject.id}`,
         headers: expect.objectContaining({ authorization: "Bearer sk_test_recorded" }),
       }),
     );

@@ -1,61 +1,11 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { stripeSignatureHeader } from "../src/lib/stripe-signature";
+import { SECRET, deliver, event, subscribe, subscriptionOf } from "./stripe-fixtures";
 import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
-import {
-  accountWithRole,
-  call,
-  callJson,
-  expectProblem,
-  register,
-  type Account,
-  runCron,
-} from "./helpers";
+import { accountWithRole, call, callJson, expectProblem, register, runCron } from "./helpers";
 
-const SECRET = env.STRIPE_WEBHOOK_SECRET ?? "";
 type Recorded = { method: string; path: string; headers: Record<string, string>; body: string };
-
-let eventCounter = 0;
-function event(
-  type: string,
-  object: Record<string, unknown>,
-  id = `evt_${eventCounter++}_${Date.now()}`,
-) {
-  return JSON.stringify({ id, object: "event", type, data: { object } });
-}
-
-async function deliver(body: string, header?: string | null) {
-  const signature = header === undefined ? await stripeSignatureHeader(body, SECRET) : header;
-  return call("POST", "/v1/webhooks/stripe", {
-    headers: {
-      "Content-Type": "application/json",
-      ...(signature ? { "Stripe-Signature": signature } : {}),
-    },
-    body: JSON.parse(body) as unknown,
-  });
-}
-
-const subscriptionOf = (who: Account) =>
-  callJson<{
-    plan: string;
-    status: string;
-    graceUntil: string | null;
-    currentPeriodEnd: string | null;
-  }>("GET", "/v1/me/subscription", 200, { token: who.accessToken });
-
-/** Subscribes an account through a checkout.session.completed event. */
-async function subscribe(who: Account, sub = `sub_${who.id}`, customer = `cus_${who.id}`) {
-  const res = await deliver(
-    event("checkout.session.completed", {
-      object: "checkout.session",
-      client_reference_id: who.id,
-      customer,
-      subscription: sub,
-    }),
-  );
-  expect(res.status).toBe(200);
-  return { sub, customer };
-}
 
 describe("plans and checkout", () => {
   it("lists what each plan may play", async () => {
@@ -168,7 +118,8 @@ describe("Stripe webhooks", () => {
     });
     expect(first.outcome).toBe("applied");
     expect(await subscriptionOf(fan)).toMatchObject({ plan: "free", status: "canceled" });
-    await subscribe(fan, sub);
+    // Subscribing again makes a new subscription at Stripe.
+    await subscribe(fan, `${sub}_again`);
     // The same cancellation delivered again (Stripe retries) must not cancel the new one.
     const replay = await callJson<{ outcome: string }>("POST", "/v1/webhooks/stripe", 200, {
       headers: { "Stripe-Signature": await stripeSignatureHeader(cancel, SECRET) },

@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { PLANS } from "../renditions";
 import {
   index,
   integer,
@@ -33,7 +34,7 @@ export const users = sqliteTable("users", {
   /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>` */
   passwordHash: text("password_hash").notNull(),
   role: text("role", { enum: ROLES }).notNull().default("listener"),
-  plan: text("plan").notNull().default("free"),
+  plan: text("plan", { enum: PLANS }).notNull().default("free"),
   createdAt: integer("created_at").notNull().default(nowMs),
   updatedAt: integer("updated_at").notNull().default(nowMs),
 });
@@ -415,12 +416,14 @@ export const subscriptions = sqliteTable("subscriptions", {
   userId: text("user_id")
     .primaryKey()
     .references(() => users.id, { onDelete: "cascade" }),
-  plan: text("plan").notNull(),
+  plan: text("plan", { enum: PLANS }).notNull(),
   status: text("status").notNull(),
   stripeCustomerId: text("stripe_customer_id"),
   stripeSubscriptionId: text("stripe_subscription_id").unique(),
   currentPeriodEnd: integer("current_period_end"),
   graceUntil: integer("grace_until"),
+  /** `created` (Unix seconds) of the newest Stripe event applied; older events change nothing. */
+  stripeEventAt: integer("stripe_event_at"),
   updatedAt: integer("updated_at").notNull(),
 });
 

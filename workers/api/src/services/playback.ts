@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { assetVersions, playbacks, tracks, users } from "@edge-music/core/db/schema";
 import { UNKNOWN_TERRITORY, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
-import { ASSET_FILES, planMaxRank, renditionById } from "@edge-music/core/renditions";
+import { ASSET_FILES, planMaxRank, renditionById, type Plan } from "@edge-music/core/renditions";
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
@@ -174,7 +174,7 @@ export class PlaybackService {
   }
 
   /** Admin: sets an account's plan (until billing sets it). */
-  async setPlan(userId: string, plan: string): Promise<PublicUser> {
+  async setPlan(userId: string, plan: Plan): Promise<PublicUser> {
     const updated = await this.db
       .update(users)
       .set({ plan, updatedAt: Date.now() })

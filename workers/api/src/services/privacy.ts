@@ -148,8 +148,8 @@ export class PrivacyService {
   }
 
   /**
-   * Erases the account after checking its password. The Stripe subscription is cancelled
-   * first (if Stripe refuses, nothing is erased); then the counters hand over and forget the
+   * Erases the account after checking its password. The Stripe customer is deleted first,
+   * which cancels its subscription (if Stripe refuses, nothing is erased); then the counters hand over and forget the
    * user's plays, one D1 batch removes every personal row, and the storage goes last.
    */
   async erase(viewer: Viewer, password: string, now = Date.now()): Promise<void> {
@@ -162,7 +162,7 @@ export class PrivacyService {
     if (!user || !ok) {
       throw new ApiError(403, "WRONG_PASSWORD", "The password is not right; nothing was erased.");
     }
-    await this.subscriptions.cancelNow(viewer.id);
+    await this.subscriptions.eraseCustomer(viewer.id);
     // Sessions end now, so no new plays or edits arrive while the rest happens.
     await this.d1
       .prepare(

@@ -10,27 +10,36 @@ import { ApiError } from "../lib/problem";
 import { verifyStripeSignature } from "../lib/stripe-signature";
 import { iso } from "./catalog-access";
 import { DAY_MS } from "../lib/time";
-
-/** Stripe statuses in which the subscriber keeps Premium (past_due: during the grace period). */
-const PAID_STATUSES = new Set(["active", "trialing", "past_due"]);
+import {
+  NO_SUBSCRIPTION,
+  nextSubscriptionState,
+  type BillingFact,
+  type SubscriptionState,
+} from "./subscription-state";
 
 /** The parts of Stripe's event objects we read; everything else passes through untouched. */
 const EventSchema = z.object({
   id: z.string().min(1),
   type: z.string().min(1),
-  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+  /** Unix seconds: events arrive in any order, this says which is newer. */
+  created: z.number().int().nonnegative(),
+  data: z.object({ object: z.looseObject({}) }),
 });
 const CheckoutSession = z.object({
   client_reference_id: z.string().nullish(),
   customer: z.string().nullish(),
   subscription: z.string().nullish(),
+  /** `unpaid` until an asynchronous payment (a bank debit) clears. */
+  payment_status: z.enum(["paid", "unpaid", "no_payment_required"]).nullish(),
 });
 const Subscription = z.object({
   id: z.string(),
   customer: z.string().nullish(),
-  status: z.string(),
+  /** Absent on some deletions: a deleted subscription is cancelled whatever it said. */
+  status: z.string().optional(),
   current_period_end: z.number().nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
+  // Only the one key we set; other metadata is never looked up.
+  metadata: z.object({ userId: z.string().optional() }).nullish(),
 });
 const Invoice = z.object({ subscription: z.string().nullish(), customer: z.string().nullish() });
 
@@ -104,27 +113,44 @@ export class SubscriptionService {
   }
 
   /**
-   * Cancels the user's Stripe subscription at once (an account being erased must not be
-   * charged again). Throws, changing nothing, when Stripe does not confirm.
+   * For an account being erased: deletes its Stripe customer, which also cancels any
+   * subscription at once (DELETE /v1/customers/:id), so Stripe keeps neither the person nor a
+   * way to charge them. Without a customer id a live subscription is cancelled instead.
+   * Throws, changing nothing, when Stripe does not confirm. Returns what was asked of Stripe.
    */
-  async cancelNow(userId: string): Promise<boolean> {
+  async eraseCustomer(
+    userId: string,
+  ): Promise<"customer_deleted" | "subscription_cancelled" | null> {
     const row = await this.db
-      .select({ id: subscriptions.stripeSubscriptionId, status: subscriptions.status })
+      .select({
+        customer: subscriptions.stripeCustomerId,
+        subscription: subscriptions.stripeSubscriptionId,
+        status: subscriptions.status,
+      })
       .from(subscriptions)
       .where(eq(subscriptions.userId, userId))
       .get();
-    if (!row?.id || row.status === "canceled") return false;
-    const res = await this.stripe(`/v1/subscriptions/${encodeURIComponent(row.id)}`, {
-      method: "DELETE",
-    });
-    // Already gone at Stripe (404) is as good as cancelled.
+    const request = row?.customer
+      ? {
+          path: `/v1/customers/${encodeURIComponent(row.customer)}`,
+          done: "customer_deleted" as const,
+        }
+      : row?.subscription && row.status !== "canceled"
+        ? {
+            path: `/v1/subscriptions/${encodeURIComponent(row.subscription)}`,
+            done: "subscription_cancelled" as const,
+          }
+        : null;
+    if (!request) return null;
+    const res = await this.stripe(request.path, { method: "DELETE" });
+    // Already gone at Stripe (404) is as good as deleted.
     if (!res.ok && res.status !== 404) {
-      log("warn", "stripe cancel failed", { status: res.status, userId });
+      log("warn", "stripe erasure failed", { status: res.status });
       throw providerError(
-        "The subscription could not be cancelled with the payment provider; nothing was erased. Try again later.",
+        "The payment provider did not confirm deleting your billing details; nothing was erased. Try again later.",
       );
     }
-    return true;
+    return request.done;
   }
 
   /**
@@ -215,59 +241,91 @@ export class SubscriptionService {
     return fetch(`${stripeApiBase}${path}`, { ...init, headers });
   }
 
+  /** The queries that apply one event, given the account's subscription as it stands. */
   private async changesFor(event: z.infer<typeof EventSchema>, now: number): Promise<Query[]> {
-    const object = event.data.object;
+    const found = await this.factOf(event);
+    if (!found) return [];
+    const { userId, fact } = found;
+    const next = nextSubscriptionState(
+      await this.stateOf(userId),
+      fact,
+      event.created,
+      now,
+      this.config.billing.graceDays * DAY_MS,
+    );
+    return next ? this.setPlan(userId, next.plan, toRow(next), now) : [];
+  }
+
+  /** Whose account an event is about, and what it says; null for events we do not act on. */
+  private async factOf(
+    event: z.infer<typeof EventSchema>,
+  ): Promise<{ userId: string; fact: BillingFact } | null> {
     switch (event.type) {
       case "checkout.session.completed": {
-        const session = CheckoutSession.parse(object);
+        const session = parsed(CheckoutSession, event);
+        if (!session) return null;
         const userId = session.client_reference_id;
-        if (!userId || !(await this.userExists(userId))) return [];
-        return this.setPlan(
+        if (!userId || !(await this.userExists(userId))) return null;
+        const paid = session.payment_status !== "unpaid";
+        return {
           userId,
-          "premium",
-          {
-            status: "active",
-            stripeCustomerId: session.customer ?? null,
-            stripeSubscriptionId: session.subscription ?? null,
-            graceUntil: null,
+          fact: {
+            kind: "checkout_completed",
+            subscriptionId: session.subscription ?? null,
+            customerId: session.customer ?? null,
+            paid,
           },
-          now,
-        );
+        };
       }
       case "customer.subscription.updated":
       case "customer.subscription.deleted": {
-        const sub = Subscription.parse(object);
-        const userId = await this.userFor(sub.id, sub.customer, sub.metadata?.["userId"]);
-        if (!userId) return [];
-        const status = event.type === "customer.subscription.deleted" ? "canceled" : sub.status;
-        const paid = PAID_STATUSES.has(status);
-        return this.setPlan(
+        const sub = parsed(Subscription, event);
+        const deleted = event.type === "customer.subscription.deleted";
+        if (!sub || (!deleted && !sub.status)) return null;
+        const userId = await this.userFor(sub.id, sub.customer, sub.metadata?.userId);
+        if (!userId) return null;
+        return {
           userId,
-          paid ? "premium" : "free",
-          {
-            status,
-            stripeSubscriptionId: sub.id,
+          fact: {
+            kind: "subscription_changed",
+            subscriptionId: sub.id,
+            customerId: sub.customer ?? null,
+            status: deleted ? "canceled" : (sub.status ?? "canceled"),
             currentPeriodEnd: sub.current_period_end ? sub.current_period_end * 1000 : null,
-            ...(status === "past_due" ? {} : { graceUntil: null }),
           },
-          now,
-        );
+        };
       }
       case "invoice.payment_failed": {
-        const invoice = Invoice.parse(object);
+        const invoice = parsed(Invoice, event);
+        if (!invoice) return null;
         const userId = await this.userFor(invoice.subscription, invoice.customer, undefined);
-        if (!userId) return [];
-        // Premium stays for the grace period; the cron ends it if nothing is paid by then.
-        return this.setPlan(
+        if (!userId) return null;
+        return {
           userId,
-          "premium",
-          { status: "past_due", graceUntil: now + this.config.billing.graceDays * DAY_MS },
-          now,
-        );
+          fact: { kind: "payment_failed", subscriptionId: invoice.subscription ?? null },
+        };
       }
       default:
-        return [];
+        return null;
     }
+  }
+
+  private async stateOf(userId: string): Promise<SubscriptionState> {
+    const row = await this.db
+      .select()
+      .from(subscriptions)
+      .where(eq(subscriptions.userId, userId))
+      .get();
+    if (!row) return NO_SUBSCRIPTION;
+    return {
+      plan: row.plan,
+      status: row.status,
+      subscriptionId: row.stripeSubscriptionId,
+      customerId: row.stripeCustomerId,
+      currentPeriodEnd: row.currentPeriodEnd,
+      graceUntil: row.graceUntil,
+      eventAt: row.stripeEventAt,
+    };
   }
 
   /** Upserts the subscription row and sets the account's plan, as one batch's queries. */
@@ -314,4 +372,26 @@ export class SubscriptionService {
     if (metadataUserId && (await this.userExists(metadataUserId))) return metadataUserId;
     return null;
   }
+}
+
+/**
+ * The event's object in the shape we read, or null: a signed event we cannot read is recorded
+ * and ignored (answering an error would only make Stripe send it again for days).
+ */
+function parsed<T>(schema: z.ZodType<T>, event: z.infer<typeof EventSchema>): T | null {
+  const result = schema.safeParse(event.data.object);
+  if (result.success) return result.data;
+  log("warn", "stripe event not understood", { eventId: event.id, type: event.type });
+  return null;
+}
+
+function toRow(state: SubscriptionState): Partial<typeof subscriptions.$inferInsert> {
+  return {
+    status: state.status,
+    stripeSubscriptionId: state.subscriptionId,
+    stripeCustomerId: state.customerId,
+    currentPeriodEnd: state.currentPeriodEnd,
+    graceUntil: state.graceUntil,
+    stripeEventAt: state.eventAt,
+  };
 }
