@@ -13,10 +13,33 @@ export const PLAY_EVENT_MAX_AGE_MS = 24 * 3600 * 1000;
 export const PLAY_EVENT_MAX_FUTURE_MS = 60_000;
 /** How long a counter remembers event ids and playbacks (longer than the max event age). */
 export const PLAY_DEDUP_WINDOW_MS = 2 * PLAY_EVENT_MAX_AGE_MS;
+/**
+ * A grant's row is kept this long after it expires: longer than any counter keeps state about
+ * its playbacks (events up to a day late, then the dedup window), so erasing an account can
+ * still find every counter that holds something of it.
+ */
+export const PLAYBACK_STATE_RETENTION_MS = PLAY_EVENT_MAX_AGE_MS + PLAY_DEDUP_WINDOW_MS;
 /** Timer jitter allowed between `playedMs` and the wall time it claims to cover. */
 export const PLAYED_TOLERANCE_MS = 1_000;
 /** Territory recorded when the listener's country is unknown (ISO 3166 user-assigned). */
 export const UNKNOWN_TERRITORY = "ZZ";
+/**
+ * Playbacks of one account that may accumulate counted time at once (a person hears one thing
+ * at a time; two devices). The default of `PLAY_CONCURRENT_STREAMS`.
+ */
+export const PLAY_CONCURRENT_STREAMS_DEFAULT = 2;
+/**
+ * Royalty-bearing streams of one track by one account per UTC day; more are counted as
+ * `REPEAT_CAP` exclusions. The default of `PLAY_REPEAT_DAILY_CAP`.
+ */
+export const PLAY_REPEAT_DAILY_CAP_DEFAULT = 10;
+
+/**
+ * Why a counted stream bears no royalty: played by the account that owns the track or
+ * manages a holder of its rights, or past the daily repeat cap. `""`: royalty-bearing.
+ */
+export const EXCLUSIONS = ["SELF_PLAY", "REPEAT_CAP"] as const;
+export type Exclusion = (typeof EXCLUSIONS)[number];
 
 export const PLAY_EVENT_TYPES = [
   "start",
@@ -32,7 +55,8 @@ export type PlayEventType = (typeof PLAY_EVENT_TYPES)[number];
 /**
  * What a playback id vouches for. The api signs it when it grants playback, so checking an
  * event's grant costs an HMAC, not a database read: user, track, the territory and plan at
- * grant time, the counter shard, and when it was granted (ms).
+ * grant time, the counter shard, when it was granted and when it expires (ms). It is worth
+ * nothing after `exp`, and nothing that outlives the grant (history, rollups) is keyed by it.
  */
 export const PlaybackIdClaimsSchema = z.object({
   sub: z.string().min(1),
@@ -41,12 +65,13 @@ export const PlaybackIdClaimsSchema = z.object({
   pln: z.string().min(1),
   shd: z.number().int().min(0),
   iat: z.number().int(),
+  exp: z.number().int(),
   /** Random: two grants in the same millisecond still differ. */
   n: z.string().min(8),
 });
 export type PlaybackIdClaims = z.infer<typeof PlaybackIdClaimsSchema>;
 
-const PLAYBACK_ID_TAG = "pb1";
+const PLAYBACK_ID_TAG = "pb2";
 export const PLAYBACK_ID_MAX_LENGTH = 512;
 
 export function signPlaybackId(
@@ -86,6 +111,9 @@ export type PlayEvent = z.infer<typeof PlayEventSchema>;
 export const PLAY_EVENT_REFUSALS = [
   "INVALID_EVENT",
   "NO_GRANT",
+  "GRANT_EXPIRED",
+  "NOT_PLAYABLE",
+  "TOO_MANY_STREAMS",
   "RENDITION_NOT_ALLOWED",
   "TOO_OLD",
   "IN_FUTURE",
@@ -109,6 +137,8 @@ export const CounterBatchSchema = z.object({
   version: z.literal(1),
   trackId: z.string().min(1),
   shard: z.number().int().min(0),
+  /** Royalty-bearing streams per listener and UTC day; more are `REPEAT_CAP` exclusions. */
+  repeatCap: z.number().int().min(1),
   events: z
     .array(
       z.object({
@@ -123,6 +153,8 @@ export const CounterBatchSchema = z.object({
         territory: z.string().length(2),
         plan: z.string().min(1),
         grantedAt: z.number().int(),
+        /** Played by the account that owns the track or manages a holder of its rights. */
+        selfPlay: z.boolean(),
       }),
     )
     .max(PLAY_EVENTS_MAX_PER_BATCH),
@@ -138,16 +170,41 @@ export const CounterForgetSchema = z.object({
 export type CounterForget = z.infer<typeof CounterForgetSchema>;
 export type CounterEvent = CounterBatch["events"][number];
 
-/** Which of a track's counters a playback's events go to: every event of one playback, the same one. */
-export function shardOf(playbackId: string, shards: number): number {
+/**
+ * Which of a track's counters an account's playbacks go to (chosen at grant time and signed
+ * into the playback id): always the same one for one account, so its daily repeat cap is
+ * counted in one place, while a hot track's many listeners spread over the shards.
+ */
+export function shardOf(userId: string, shards: number): number {
   // FNV-1a: cheap, stable across isolates and deploys.
   let hash = 0x811c9dc5;
-  for (let i = 0; i < playbackId.length; i++) {
-    hash ^= playbackId.charCodeAt(i);
+  for (let i = 0; i < userId.length; i++) {
+    hash ^= userId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash % shards;
 }
+
+/**
+ * What the api asks an account's ListenerStreams object: may these events' played time
+ * accumulate, given the account's other playbacks? Each event covers `[startMs, endMs]` of
+ * the listener's clock. Versioned.
+ */
+export const StreamAdmissionSchema = z.object({
+  version: z.literal(1),
+  limit: z.number().int().min(1).max(20),
+  events: z
+    .array(
+      z.object({
+        eventId: z.uuid(),
+        playbackId: z.string().min(1).max(PLAYBACK_ID_MAX_LENGTH),
+        startMs: z.number().int(),
+        endMs: z.number().int(),
+      }),
+    )
+    .max(PLAY_EVENTS_MAX_PER_BATCH),
+});
+export type StreamAdmission = z.infer<typeof StreamAdmissionSchema>;
 
 /** The counter's Durable Object name for one shard of a track. */
 export const counterName = (trackId: string, shard: number) => `${trackId}/${shard}`;

@@ -17,6 +17,10 @@ export const PlaybackClaimsSchema = z.object({
   max: z.number().int().min(1),
   /** Expiry, seconds since the epoch. */
   exp: z.number().int(),
+  /** Issued at, seconds since the epoch (absent on tokens from before revocation existed). */
+  iat: z.number().int().optional(),
+  /** The listener's territory at grant time (ISO alpha-2, `ZZ` unknown). */
+  ter: z.string().length(2).optional(),
   /** Optional client IP binding. */
   ip: z.string().optional(),
   /** Download tokens: the one rendition they open, and the file name to save it as. */

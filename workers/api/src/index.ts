@@ -3,6 +3,7 @@ import { consumeIngest } from "./queues/ingest-consumer";
 import { runScheduled } from "./scheduled";
 
 export { PlayCounter } from "./durable-objects/play-counter";
+export { ListenerStreams } from "./durable-objects/listener-streams";
 /** Bound only in production (`[env.production]` in wrangler.toml). */
 export { TranscoderContainer } from "./durable-objects/transcoder-container";
 

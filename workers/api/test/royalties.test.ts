@@ -16,9 +16,14 @@ const RATE = Number(env.ROYALTY_RATE_PER_STREAM);
 const today = () => new Date().toISOString().slice(0, 10);
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
-/** Plays a track for `seconds` (one playback) in a territory and has its counter flush. */
+let slot = 0;
+/**
+ * Plays a track for `seconds` (one playback) in a territory and has its counter flush. Each
+ * play is granted 70 s after the one before (backdated): one listener plays one at a time.
+ */
 async function play(listener: Account, trackId: string, country: string, seconds: number) {
-  const { playbackId, grantedAt } = await grantPlayback(listener, trackId, { country });
+  const ageMs = 3_600_000 - slot++ * 70_000;
+  const { playbackId, grantedAt } = await grantPlayback(listener, trackId, { country, ageMs });
   const player = new Player(playbackId, trackId, grantedAt + 1000);
   const outcome = await sendEvents(listener, [
     player.event("start", 0),
@@ -240,12 +245,16 @@ describe("track stats", () => {
     await addRight(trackId, "WW", "rh_stats", 1);
     const fan = await accountWithRole("listener");
     // Counted but not yet flushed: the stats endpoint has the counters write first.
-    for (const [country, seconds] of [
-      ["DE", 45],
-      ["DE", 10],
-      ["US", 31],
-    ] as const) {
-      const { playbackId, grantedAt } = await grantPlayback(fan, trackId, { country });
+    for (const [i, [country, seconds]] of (
+      [
+        ["DE", 45],
+        ["DE", 10],
+        ["US", 31],
+      ] as const
+    ).entries()) {
+      // One after another, as one person listens.
+      const ageMs = 600_000 - i * 60_000;
+      const { playbackId, grantedAt } = await grantPlayback(fan, trackId, { country, ageMs });
       const player = new Player(playbackId, trackId, grantedAt + 1000);
       await sendEvents(fan, [player.event("start", 0), player.event("progress", seconds * 1000)]);
     }

@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     PLAYBACK_KEYS: string;
     /** "off" bypasses the Cache API (the benchmark's uncached variant); anything else uses it. */
     GATE_CACHE?: string;
+    /** Seconds an isolate trusts a track's revocation record (default 30): the refusal delay. */
+    GATE_REVOCATION_MEMO_SECONDS?: string;
   }
 }

@@ -316,13 +316,17 @@ export const royaltyRollups = sqliteTable(
     territory: text("territory").notNull(),
     plan: text("plan").notNull(),
     rendition: text("rendition").notNull(),
+    /** "" for royalty-bearing streams and time; else why not (`SELF_PLAY`, `REPEAT_CAP`). */
+    exclusion: text("exclusion").notNull().default(""),
     shard: integer("shard").notNull(),
     streams: integer("streams").notNull(),
     playedMs: integer("played_ms").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.trackId, t.day, t.territory, t.plan, t.rendition, t.shard] }),
+    primaryKey({
+      columns: [t.trackId, t.day, t.territory, t.plan, t.rendition, t.exclusion, t.shard],
+    }),
     index("royalty_rollups_day_idx").on(t.day, t.trackId),
     index("royalty_rollups_updated_idx").on(t.updatedAt),
   ],
@@ -330,6 +334,7 @@ export const royaltyRollups = sqliteTable(
 
 /**
  * Counted streams, one row per playback that passed the threshold; `userId` null once erased.
+ * The id is a SHA-256 of the playback (so a repeated flush writes it once) that names no one.
  * No foreign key on the user: counters write these later, and a late write must not fail.
  */
 export const listeningHistory = sqliteTable(

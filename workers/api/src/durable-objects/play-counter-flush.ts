@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { listeningHistory, royaltyRollups } from "@edge-music/core/db/schema";
+import { toBase64Url } from "../lib/crypto";
 import { createDb, runBatch, type Query } from "../lib/db";
 import type { PendingStreamRow, TotalsRow } from "./play-counter-schema";
 
@@ -30,7 +31,7 @@ export async function flushCounter(
   if (!trackId) return { rollups: 0, streams: 0 };
   const totals = store
     .exec<TotalsRow>(
-      "SELECT day, territory, plan, rendition, streams, played_ms, rev FROM totals WHERE rev > flushed_rev",
+      "SELECT day, territory, plan, rendition, exclusion, streams, played_ms, rev FROM totals WHERE rev > flushed_rev",
     )
     .toArray();
   const streams = store
@@ -43,7 +44,7 @@ export async function flushCounter(
 
   const db = createDb(env.DB);
   const queries: Query[] = [];
-  for (const rows of chunks(totals, ROLLUP_ROWS_PER_INSERT)) {
+  for (const [, rows] of chunks(totals, ROLLUP_ROWS_PER_INSERT)) {
     queries.push(
       db
         .insert(royaltyRollups)
@@ -54,6 +55,7 @@ export async function flushCounter(
             territory: r.territory,
             plan: r.plan,
             rendition: r.rendition,
+            exclusion: r.exclusion,
             shard,
             streams: r.streams,
             playedMs: r.played_ms,
@@ -67,6 +69,7 @@ export async function flushCounter(
             royaltyRollups.territory,
             royaltyRollups.plan,
             royaltyRollups.rendition,
+            royaltyRollups.exclusion,
             royaltyRollups.shard,
           ],
           set: {
@@ -77,13 +80,14 @@ export async function flushCounter(
         }),
     );
   }
-  for (const rows of chunks(streams, HISTORY_ROWS_PER_INSERT)) {
+  const historyIds = await Promise.all(streams.map((r) => historyId(r.id)));
+  for (const [at, rows] of chunks(streams, HISTORY_ROWS_PER_INSERT)) {
     queries.push(
       db
         .insert(listeningHistory)
         .values(
-          rows.map((r) => ({
-            id: r.id,
+          rows.map((r, i) => ({
+            id: historyIds[at + i] ?? "",
             userId: r.user_id,
             trackId,
             playedAt: r.played_at,
@@ -101,18 +105,30 @@ export async function flushCounter(
   for (const r of totals) {
     store.exec(
       `UPDATE totals SET flushed_rev = max(flushed_rev, ?)
-       WHERE day = ? AND territory = ? AND plan = ? AND rendition = ?`,
+       WHERE day = ? AND territory = ? AND plan = ? AND rendition = ? AND exclusion = ?`,
       r.rev,
       r.day,
       r.territory,
       r.plan,
       r.rendition,
+      r.exclusion,
     );
   }
   for (const r of streams) store.exec("DELETE FROM pending_streams WHERE id = ?", r.id);
   return { rollups: totals.length, streams: streams.length };
 }
 
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+/** `[offset, slice]` pairs of at most `size` items. */
+function* chunks<T>(items: T[], size: number): Generator<[number, T[]]> {
+  for (let i = 0; i < items.length; i += size) yield [i, items.slice(i, i + size)];
+}
+
+/**
+ * A history row's id: SHA-256 of `<playbackId>:<seq>` in base64url. The same stream always
+ * gets the same id (a repeated flush writes it once), and the id does not carry the playback
+ * id, whose claims name the listener, into a table that outlives the account.
+ */
+async function historyId(stream: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(stream));
+  return `lh_${toBase64Url(new Uint8Array(digest))}`;
 }

@@ -1,6 +1,7 @@
 /**
  * A PlayCounter's SQLite tables. `totals.rev` grows with every change and `flushed_rev` records
  * what D1 has: a row is dirty while they differ, and a flush that raced new events leaves it so.
+ * `exclusion` is "" for royalty-bearing time and streams, else why not (see EXCLUSIONS).
  */
 export const COUNTER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -14,18 +15,20 @@ CREATE TABLE IF NOT EXISTS sessions (
   counted INTEGER NOT NULL,
   ended INTEGER NOT NULL,
   last_at INTEGER,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  exclusion TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS totals (
   day TEXT NOT NULL,
   territory TEXT NOT NULL,
   plan TEXT NOT NULL,
   rendition TEXT NOT NULL,
+  exclusion TEXT NOT NULL DEFAULT '',
   streams INTEGER NOT NULL,
   played_ms INTEGER NOT NULL,
   rev INTEGER NOT NULL,
   flushed_rev INTEGER NOT NULL,
-  PRIMARY KEY (day, territory, plan, rendition)
+  PRIMARY KEY (day, territory, plan, rendition, exclusion)
 );
 CREATE TABLE IF NOT EXISTS pending_streams (
   id TEXT PRIMARY KEY,
@@ -33,9 +36,48 @@ CREATE TABLE IF NOT EXISTS pending_streams (
   played_at INTEGER NOT NULL,
   territory TEXT NOT NULL,
   plan TEXT NOT NULL,
-  rendition TEXT NOT NULL
+  rendition TEXT NOT NULL,
+  exclusion TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS listener_days (
+  user_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  streams INTEGER NOT NULL,
+  PRIMARY KEY (user_id, day)
 );
 `;
+
+/**
+ * Brings a counter created before exclusions existed up to COUNTER_SCHEMA: new columns on
+ * sessions and pending streams, and totals rebuilt with `exclusion` in its key. Idempotent.
+ */
+export function migrateCounter(sql: SqlStorage): void {
+  const columns = (table: string) =>
+    new Set(
+      sql
+        .exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
+        .toArray()
+        .map((c) => c.name),
+    );
+  const totals = columns("totals");
+  if (totals.size > 0 && !totals.has("exclusion")) {
+    sql.exec("ALTER TABLE totals RENAME TO totals_before_exclusions");
+  }
+  for (const table of ["sessions", "pending_streams"]) {
+    const existing = columns(table);
+    if (existing.size > 0 && !existing.has("exclusion")) {
+      sql.exec(`ALTER TABLE ${table} ADD COLUMN exclusion TEXT NOT NULL DEFAULT ''`);
+    }
+  }
+  sql.exec(COUNTER_SCHEMA);
+  if (columns("totals_before_exclusions").size > 0) {
+    sql.exec(
+      `INSERT INTO totals (day, territory, plan, rendition, exclusion, streams, played_ms, rev, flushed_rev)
+       SELECT day, territory, plan, rendition, '', streams, played_ms, rev, flushed_rev FROM totals_before_exclusions`,
+    );
+    sql.exec("DROP TABLE totals_before_exclusions");
+  }
+}
 
 /** One playback's progress; `seq` grows when a playback is started again after its end. */
 export type SessionRow = {
@@ -47,6 +89,7 @@ export type SessionRow = {
   ended: number;
   last_at: number | null;
   updated_at: number;
+  exclusion: string;
 };
 
 export type TotalsRow = {
@@ -54,6 +97,7 @@ export type TotalsRow = {
   territory: string;
   plan: string;
   rendition: string;
+  exclusion: string;
   streams: number;
   played_ms: number;
   rev: number;
@@ -66,4 +110,5 @@ export type PendingStreamRow = {
   territory: string;
   plan: string;
   rendition: string;
+  exclusion: string;
 };

@@ -3,13 +3,15 @@ import {
   CounterBatchSchema,
   CounterForgetSchema,
   PLAY_DEDUP_WINDOW_MS,
+  PLAY_EVENT_MAX_AGE_MS,
   PLAYED_TOLERANCE_MS,
   STREAM_THRESHOLD_MS,
   dayOf,
   type CounterEvent,
+  type Exclusion,
   type PlayEventResult,
 } from "@edge-music/core/play-events";
-import { COUNTER_SCHEMA, type SessionRow, type TotalsRow } from "./play-counter-schema";
+import { migrateCounter, type SessionRow, type TotalsRow } from "./play-counter-schema";
 import { flushCounter } from "./play-counter-flush";
 
 /** A stream not yet written to D1's listening history. */
@@ -20,6 +22,7 @@ type PendingStream = [
   territory: string,
   plan: string,
   rendition: string,
+  exclusion: Exclusion | "",
 ];
 
 /**
@@ -27,33 +30,53 @@ type PendingStream = [
  * cost of a SQLite statement, not the rows, is what a batch of 50 events pays for.
  */
 class BatchChanges {
-  /** `fresh`: the event ids this batch claimed first; `stored`: their playbacks as stored. */
+  /**
+   * `fresh`: the event ids this batch claimed first; `stored`: their playbacks as stored;
+   * `days`: royalty-bearing streams so far per `<user>|<day>` of the batch's listeners.
+   */
   constructor(
     readonly trackId: string,
     readonly fresh: Set<string>,
     readonly stored: Map<string, SessionRow>,
+    readonly days: Map<string, number>,
   ) {}
 
   /** Playbacks changed by this batch. */
   readonly sessions = new Map<string, SessionRow>();
   readonly totals = new Map<string, Omit<TotalsRow, "rev">>();
   readonly streams: PendingStream[] = [];
+  /** `<user>|<day>` counts this batch changed. */
+  readonly changedDays = new Set<string>();
 
-  add(e: CounterEvent, streams: number) {
+  add(e: CounterEvent, exclusion: string, streams: number) {
     if (e.playedMs === 0 && streams === 0) return;
     const day = dayOf(e.occurredAt);
-    const key = `${day}|${e.territory}|${e.plan}|${e.rendition}`;
+    const key = `${day}|${e.territory}|${e.plan}|${e.rendition}|${exclusion}`;
     const row = this.totals.get(key) ?? {
       day,
       territory: e.territory,
       plan: e.plan,
       rendition: e.rendition,
+      exclusion,
       streams: 0,
       played_ms: 0,
     };
     row.streams += streams;
     row.played_ms += e.playedMs;
     this.totals.set(key, row);
+  }
+
+  /**
+   * Whether one more royalty-bearing stream by `userId` on `day` is within `cap`; if it is,
+   * it is counted against the cap.
+   */
+  takeRoyaltyStream(userId: string, day: string, cap: number): boolean {
+    const key = `${userId}|${day}`;
+    const so = this.days.get(key) ?? 0;
+    if (so >= cap) return false;
+    this.days.set(key, so + 1);
+    this.changedDays.add(key);
+    return true;
   }
 }
 
@@ -69,6 +92,7 @@ const newSession = (playbackId: string, now: number): SessionRow => ({
   ended: 0,
   last_at: null,
   updated_at: now,
+  exclusion: "",
 });
 
 /**
@@ -86,7 +110,7 @@ export class PlayCounter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(COUNTER_SCHEMA);
+    migrateCounter(this.#sql);
   }
 
   /** Applies events the api has checked against their grants; one result per event. */
@@ -121,12 +145,19 @@ export class PlayCounter extends DurableObject<Env> {
           JSON.stringify([...playbackIds]),
         )
         .toArray();
+      const days = this.#sql
+        .exec<{ user_id: string; day: string; streams: number }>(
+          "SELECT user_id, day, streams FROM listener_days WHERE user_id IN (SELECT value FROM json_each(?))",
+          JSON.stringify([...new Set(ordered.map((e) => e.userId))]),
+        )
+        .toArray();
       const changes = new BatchChanges(
         batch.trackId,
         claimed,
         new Map(stored.map((row) => [row.playback_id, row])),
+        new Map(days.map((d) => [`${d.user_id}|${d.day}`, d.streams])),
       );
-      const applied = ordered.map((event) => this.#apply(event, now, changes));
+      const applied = ordered.map((event) => this.#apply(event, now, changes, batch.repeatCap));
       this.#write(changes);
       return { results: applied, streams: changes.streams };
     });
@@ -151,6 +182,7 @@ export class PlayCounter extends DurableObject<Env> {
       "DELETE FROM sessions WHERE playback_id IN (SELECT value FROM json_each(?))",
       JSON.stringify(playbackIds),
     );
+    this.#sql.exec("DELETE FROM listener_days WHERE user_id = ?", userId);
   }
 
   /** Writes what is not yet in D1 now (reads call this to see the latest totals). */
@@ -168,6 +200,8 @@ export class PlayCounter extends DurableObject<Env> {
       "DELETE FROM totals WHERE day < ? AND rev = flushed_rev",
       dayOf(now - TOTALS_RETENTION_MS),
     );
+    // A day's repeat counts matter while its events can arrive (a day), no longer.
+    this.#sql.exec("DELETE FROM listener_days WHERE day < ?", dayOf(now - PLAY_EVENT_MAX_AGE_MS));
     // Events that arrived while the flush was writing wait for the next alarm.
     const dirty = this.#sql
       .exec<{ n: number }>(
@@ -195,7 +229,7 @@ export class PlayCounter extends DurableObject<Env> {
     return run;
   }
 
-  #apply(e: CounterEvent, now: number, changes: BatchChanges): PlayEventResult {
+  #apply(e: CounterEvent, now: number, changes: BatchChanges, repeatCap: number): PlayEventResult {
     const base = { index: e.index, eventId: e.eventId };
     // Claimed for this batch (a second copy in the same batch is a duplicate too); a refused
     // event gives its claim back.
@@ -209,7 +243,7 @@ export class PlayCounter extends DurableObject<Env> {
       changes.stored.get(e.playbackId) ??
       newSession(e.playbackId, now);
     // Playing again after the end is a new playback of the same grant.
-    if (s.ended) s = { ...s, seq: s.seq + 1, played_ms: 0, counted: 0, ended: 0 };
+    if (s.ended) s = { ...s, seq: s.seq + 1, played_ms: 0, counted: 0, ended: 0, exclusion: "" };
     if (s.last_at !== null && e.occurredAt < s.last_at) {
       return refuse("OUT_OF_ORDER", "Older than an event already taken for this playback.");
     }
@@ -225,6 +259,8 @@ export class PlayCounter extends DurableObject<Env> {
         `playedMs ${e.playedMs} is more than the time that passed.`,
       );
     }
+    // Own plays are recorded but bear no royalty, from the playback's first second.
+    if (e.selfPlay) s = { ...s, exclusion: "SELF_PLAY" };
     s = {
       ...s,
       played_ms: s.played_ms + e.playedMs,
@@ -234,9 +270,15 @@ export class PlayCounter extends DurableObject<Env> {
       ended: e.type === "end" || e.type === "skip" ? 1 : 0,
     };
     const counts = !s.counted && s.played_ms >= STREAM_THRESHOLD_MS;
-    if (counts) s.counted = 1;
+    if (counts) {
+      s.counted = 1;
+      // Past the listener's daily cap for this track, a stream is counted but bears nothing.
+      if (!s.exclusion && !changes.takeRoyaltyStream(e.userId, dayOf(e.occurredAt), repeatCap)) {
+        s.exclusion = "REPEAT_CAP";
+      }
+    }
     changes.sessions.set(e.playbackId, s);
-    changes.add(e, counts ? 1 : 0);
+    changes.add(e, s.exclusion, counts ? 1 : 0);
     if (counts) {
       changes.streams.push([
         `${e.playbackId}:${s.seq}`,
@@ -245,6 +287,7 @@ export class PlayCounter extends DurableObject<Env> {
         e.territory,
         e.plan,
         e.rendition,
+        s.exclusion as Exclusion | "",
       ]);
     }
     return { ...base, status: "accepted" };
@@ -254,8 +297,8 @@ export class PlayCounter extends DurableObject<Env> {
   #write(changes: BatchChanges) {
     if (changes.sessions.size > 0) {
       this.#sql.exec(
-        `INSERT OR REPLACE INTO sessions (playback_id, seq, played_ms, total_ms, counted, ended, last_at, updated_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
+        `INSERT OR REPLACE INTO sessions (playback_id, seq, played_ms, total_ms, counted, ended, last_at, updated_at, exclusion)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
          FROM json_each(?)`,
         JSON.stringify(
           [...changes.sessions.values()].map((s) => [
@@ -267,6 +310,7 @@ export class PlayCounter extends DurableObject<Env> {
             s.ended,
             s.last_at,
             s.updated_at,
+            s.exclusion,
           ]),
         ),
       );
@@ -274,10 +318,10 @@ export class PlayCounter extends DurableObject<Env> {
     if (changes.totals.size > 0) {
       // `WHERE true`: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
       this.#sql.exec(
-        `INSERT INTO totals (day, territory, plan, rendition, streams, played_ms, rev, flushed_rev)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 1, 0
+        `INSERT INTO totals (day, territory, plan, rendition, exclusion, streams, played_ms, rev, flushed_rev)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 1, 0
          FROM json_each(?) WHERE true
-         ON CONFLICT (day, territory, plan, rendition) DO UPDATE SET
+         ON CONFLICT (day, territory, plan, rendition, exclusion) DO UPDATE SET
            streams = streams + excluded.streams, played_ms = played_ms + excluded.played_ms, rev = rev + 1`,
         JSON.stringify(
           [...changes.totals.values()].map((t) => [
@@ -285,6 +329,7 @@ export class PlayCounter extends DurableObject<Env> {
             t.territory,
             t.plan,
             t.rendition,
+            t.exclusion,
             t.streams,
             t.played_ms,
           ]),
@@ -293,20 +338,32 @@ export class PlayCounter extends DurableObject<Env> {
     }
     if (changes.streams.length > 0) {
       this.#sql.exec(
-        `INSERT OR IGNORE INTO pending_streams (id, user_id, played_at, territory, plan, rendition)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+        `INSERT OR IGNORE INTO pending_streams (id, user_id, played_at, territory, plan, rendition, exclusion)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
          FROM json_each(?)`,
         JSON.stringify(changes.streams),
+      );
+    }
+    if (changes.changedDays.size > 0) {
+      this.#sql.exec(
+        `INSERT OR REPLACE INTO listener_days (user_id, day, streams)
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
+        JSON.stringify(
+          [...changes.changedDays].map((key) => {
+            const [userId, day] = key.split("|");
+            return [userId, day, changes.days.get(key) ?? 0];
+          }),
+        ),
       );
     }
   }
 
   /** Analytics Engine points for the streams a committed batch counted; nothing personal. */
   #reportStreams(trackId: string, streams: PendingStream[]) {
-    for (const [, , playedAt, territory, plan, rendition] of streams) {
+    for (const [, , playedAt, territory, plan, rendition, exclusion] of streams) {
       this.env.PLAYS_ANALYTICS?.writeDataPoint({
         indexes: [trackId],
-        blobs: [trackId, territory, plan, rendition],
+        blobs: [trackId, territory, plan, rendition, exclusion],
         doubles: [1, playedAt],
       });
     }

@@ -1,5 +1,9 @@
 import { z } from "zod";
 import { KeyRingError, loadKeyRing, type KeyRing } from "@edge-music/core/key-ring";
+import {
+  PLAY_CONCURRENT_STREAMS_DEFAULT,
+  PLAY_REPEAT_DAILY_CAP_DEFAULT,
+} from "@edge-music/core/play-events";
 import type { S3Target } from "./presign";
 
 /**
@@ -43,6 +47,13 @@ const ConfigSchema = z.object({
   PLAYBACK_ACTIVE_KID: z.string().min(1),
   PLAY_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64),
   PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
+  PLAY_CONCURRENT_STREAMS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(PLAY_CONCURRENT_STREAMS_DEFAULT),
+  PLAY_REPEAT_DAILY_CAP: z.coerce.number().int().min(1).default(PLAY_REPEAT_DAILY_CAP_DEFAULT),
   ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
   ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
   STRIPE_API_BASE: z.url(),
@@ -73,6 +84,8 @@ export type Config = {
   plays: {
     counterShards: number;
     hotTrackStreams: number;
+    concurrentStreams: number;
+    repeatDailyCap: number;
     ratePerStream: number;
     currency: string;
   };
@@ -136,6 +149,8 @@ export function readConfig(env: Env): Config {
     plays: {
       counterShards: raw.PLAY_COUNTER_SHARDS,
       hotTrackStreams: raw.PLAY_COUNTER_HOT_STREAMS,
+      concurrentStreams: raw.PLAY_CONCURRENT_STREAMS,
+      repeatDailyCap: raw.PLAY_REPEAT_DAILY_CAP,
       ratePerStream: raw.ROYALTY_RATE_PER_STREAM,
       currency: raw.ROYALTY_CURRENCY,
     },

@@ -1,23 +1,25 @@
 import { ApiError } from "../lib/problem";
 
-/** The period of the `[[ratelimits]]` bindings in wrangler.toml, in seconds. */
-export const AUTH_RATE_LIMIT_PERIOD_SECONDS = 60;
+/** The period of every `[[ratelimits]]` binding in wrangler.toml, in seconds. */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 /**
  * Throws 429 with `Retry-After` when any of the keyed limits is exhausted. The binding's
  * counters are per Cloudflare location and eventually consistent: a brake, not a ledger.
+ * `what` names what was limited, for the message.
  */
 export async function enforceRateLimits(
   checks: { limiter: RateLimit; key: string }[],
+  what = "attempts",
 ): Promise<void> {
   const outcomes = await Promise.all(checks.map(({ limiter, key }) => limiter.limit({ key })));
   if (outcomes.some((o) => !o.success)) {
     throw new ApiError(
       429,
       "RATE_LIMITED",
-      "Too many attempts; wait a minute and try again.",
+      `Too many ${what}; wait a minute and try again.`,
       {},
-      { "Retry-After": String(AUTH_RATE_LIMIT_PERIOD_SECONDS) },
+      { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) },
     );
   }
 }

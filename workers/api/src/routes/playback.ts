@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { territoryOf } from "../lib/territory";
 import { requireViewer } from "../middleware/auth";
+import { enforceRateLimits } from "../middleware/rate-limit";
 import { BEARER, IdParamSchema, json, jsonBody, problems } from "./schemas";
 
 const GrantSchema = z
@@ -49,7 +50,7 @@ const grant = createRoute({
       },
     },
   },
-  responses: { 200: json(GrantSchema, "Granted"), ...problems(400, 401, 404, 409, 451) },
+  responses: { 200: json(GrantSchema, "Granted"), ...problems(400, 401, 404, 409, 429, 451) },
 });
 
 const download = createRoute({
@@ -76,13 +77,14 @@ const download = createRoute({
         .openapi("DownloadGrant"),
       "Granted",
     ),
-    ...problems(400, 401, 402, 404, 409, 451),
+    ...problems(400, 401, 402, 404, 409, 429, 451),
   },
 });
 
 export const playbackRoutes = createRouter()
   .openapi(grant, async (c) => {
     const viewer = requireViewer(c.get("viewer"));
+    await enforceRateLimits([{ limiter: c.env.GRANT_LIMITER, key: viewer.id }], "playbacks");
     const body = c.req.valid("json") as { format?: "hls" | "dash" | "progressive" } | undefined;
     const result = await c
       .get("services")
@@ -96,6 +98,7 @@ export const playbackRoutes = createRouter()
   })
   .openapi(download, async (c) => {
     const viewer = requireViewer(c.get("viewer"));
+    await enforceRateLimits([{ limiter: c.env.GRANT_LIMITER, key: viewer.id }], "playbacks");
     const body = c.req.valid("json") as { rendition?: "aac_256" | "flac" } | undefined;
     const result = await c
       .get("services")

@@ -3,6 +3,7 @@ import { PLAY_EVENT_REFUSALS, PLAY_EVENTS_MAX_PER_BATCH } from "@edge-music/core
 import { PageQuerySchema, pageSchema } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { requireViewer } from "../middleware/auth";
+import { enforceRateLimits } from "../middleware/rate-limit";
 import { BEARER, TrackSchema, json, jsonBody, problems } from "./schemas";
 
 const ResultSchema = z.object({
@@ -50,7 +51,7 @@ const postEvents = createRoute({
         .openapi("PlayEventResults"),
       "What became of each event, in the order sent",
     ),
-    ...problems(400, 401),
+    ...problems(400, 401, 429),
   },
 });
 
@@ -79,6 +80,7 @@ const history = createRoute({
 
 export const playEventRoutes = createRouter().openapi(postEvents, async (c) => {
   const viewer = requireViewer(c.get("viewer"));
+  await enforceRateLimits([{ limiter: c.env.EVENTS_LIMITER, key: viewer.id }], "event batches");
   const outcome = await c.get("services").plays.record(viewer, c.req.valid("json").events);
   return c.json(outcome, 200);
 });

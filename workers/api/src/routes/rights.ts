@@ -74,7 +74,7 @@ const putRights = createRoute({
       z.object({ rights: z.array(RightSchema.extend({ id: z.string() })) }),
       "The rights now",
     ),
-    ...problems(400, 401, 403, 404, 422),
+    ...problems(400, 401, 403, 404, 422, 503),
   },
 });
 
@@ -94,9 +94,15 @@ const getRights = createRoute({
 export const trackRightsRoutes = createRouter()
   .openapi(putRights, async (c) => {
     const viewer = requireViewer(c.get("viewer"));
-    const rights = await c
-      .get("services")
-      .rights.setTrackRights(viewer, c.req.valid("param").id, c.req.valid("json").rights);
+    const services = c.get("services");
+    const trackId = c.req.valid("param").id;
+    const rights = await services.rights.setTrackRights(
+      viewer,
+      trackId,
+      c.req.valid("json").rights,
+    );
+    // Listeners whose territory lost its right stop at the gate within its memo time.
+    await services.revocations.settle(trackId);
     return c.json({ rights }, 200);
   })
   .openapi(getRights, async (c) => {

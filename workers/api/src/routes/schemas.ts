@@ -127,6 +127,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   422: "Well-formed but not acceptable",
   429: "Rate limited; see `Retry-After`",
   451: "Not available in the caller's territory (`NOT_AVAILABLE_IN_TERRITORY`)",
+  503: "A dependency could not be reached or the service is misconfigured; try again",
 };
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -29,7 +29,10 @@ const update = createRoute({
   summary: "Edit a track you own or manage",
   security: BEARER,
   request: { params: IdParamSchema, body: jsonBody(TrackPatchSchema) },
-  responses: { 200: json(TrackSchema, "Updated"), ...problems(400, 401, 403, 404, 409, 422) },
+  responses: {
+    200: json(TrackSchema, "Updated"),
+    ...problems(400, 401, 403, 404, 409, 422, 503),
+  },
 });
 
 export const trackRoutes = createRouter()
@@ -41,8 +44,10 @@ export const trackRoutes = createRouter()
     return c.json(track, 201);
   })
   .openapi(update, async (c) => {
-    const track = await c
-      .get("services")
-      .tracks.update(c.get("viewer"), c.req.valid("param").id, c.req.valid("json"));
+    const services = c.get("services");
+    const patch = c.req.valid("json");
+    const track = await services.tracks.update(c.get("viewer"), c.req.valid("param").id, patch);
+    // Who may play it may have changed: listeners' tokens follow within the gate's memo time.
+    if (patch.visibility !== undefined) await services.revocations.settle(track.id);
     return c.json(track, 200);
   });

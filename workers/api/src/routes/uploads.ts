@@ -3,6 +3,7 @@ import { UPLOAD_STATES, VISIBILITIES } from "@edge-music/core/db/schema";
 import { PageQuerySchema, pageSchema } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { requireViewer } from "../middleware/auth";
+import { enforceRateLimits } from "../middleware/rate-limit";
 import { BEARER, IdParamSchema, json, jsonBody, problems } from "./schemas";
 
 const UploadSchema = z
@@ -109,6 +110,7 @@ const cancel = createRoute({
 export const uploadRoutes = createRouter()
   .openapi(create, async (c) => {
     const viewer = requireViewer(c.get("viewer"));
+    await enforceRateLimits([{ limiter: c.env.UPLOAD_LIMITER, key: viewer.id }], "uploads");
     return c.json(await c.get("services").uploads.create(viewer, c.req.valid("json")), 201);
   })
   .openapi(complete, async (c) => {

@@ -6,6 +6,7 @@ import { AuthService } from "./auth";
 import { GenreService } from "./genres";
 import { IngestService } from "./ingest";
 import { PlaybackService } from "./playback";
+import { ListenerStreamLimits } from "./listener-streams";
 import { PlayCounters } from "./play-counters";
 import { PlaysService } from "./plays";
 import { PlaylistService } from "./playlists";
@@ -16,6 +17,7 @@ import { SubscriptionService } from "./subscriptions";
 import { RightsService } from "./rights";
 import { RoyaltyService } from "./royalties";
 import { SearchService } from "./search";
+import { TokenRevocations } from "./token-revocations";
 import { TrackService } from "./tracks";
 import { UploadService } from "./uploads";
 
@@ -27,6 +29,7 @@ export function buildServices(env: Env, config: Config) {
   const genres = new GenreService(db);
   const rights = new RightsService(db);
   const counters = new PlayCounters(env.PLAY_COUNTER);
+  const streams = new ListenerStreamLimits(env.LISTENER_STREAMS);
   const subscriptions = new SubscriptionService(db, config);
   return {
     auth: new AuthService(db, config),
@@ -43,8 +46,9 @@ export function buildServices(env: Env, config: Config) {
     likes: new LikeService(db),
     recommendations: new RecommendationService(db),
     subscriptions,
-    privacy: new PrivacyService(db, env.DB, env.MEDIA, counters, subscriptions),
-    plays: new PlaysService(db, counters, config.playback.keys),
+    privacy: new PrivacyService(db, env.DB, env.MEDIA, counters, streams, subscriptions),
+    revocations: new TokenRevocations(db, env.MEDIA),
+    plays: new PlaysService(db, counters, streams, config.playback.keys, config.plays),
     royalties: new RoyaltyService(db, config, counters),
   };
 }

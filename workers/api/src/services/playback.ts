@@ -35,10 +35,11 @@ export class PlaybackService {
     const { track, asset } = await this.playable(viewer, trackId);
     // Public catalog tracks need a current stream right where the listener is; personal
     // (private, unlisted) uploads are their owner's to play.
-    if (
-      track.visibility === "public" &&
-      !(await this.rights.allows(track.id, "stream", territory))
-    ) {
+    const rightUntil =
+      track.visibility === "public"
+        ? await this.rights.allowedUntil(track.id, "stream", territory)
+        : Infinity;
+    if (rightUntil === null) {
       throw new ApiError(
         451,
         "NOT_AVAILABLE_IN_TERRITORY",
@@ -52,22 +53,27 @@ export class PlaybackService {
     );
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
-    const exp = now + Math.ceil(asset.durationMs / 1000) + PLAYBACK_TOKEN_SLACK_SECONDS;
+    // The grant ends with the right it rests on, if that ends first.
+    const exp = Math.min(
+      now + Math.ceil(asset.durationMs / 1000) + PLAYBACK_TOKEN_SLACK_SECONDS,
+      Math.floor(rightUntil / 1000),
+    );
+    const ter = territory ?? UNKNOWN_TERRITORY;
     const token = await signPlaybackToken(
-      { sub: viewer.id, trk: track.id, av: asset.id, max: maxRank, exp },
+      { sub: viewer.id, trk: track.id, av: asset.id, max: maxRank, exp, iat: now, ter },
       this.config.playback.activeKid,
       this.config.playback.keys,
     );
     // The grant's id goes on every playback event and vouches for who, what, where and on
-    // which plan; a hot track's playbacks spread over several counters.
+    // which plan, until it expires; a hot track's listeners spread over several counters
+    // (each account always on the same one).
     const { counterShards, hotTrackStreams } = this.config.plays;
-    const nonce = newId("n");
     const grant = {
       userId: viewer.id,
       trackId: track.id,
-      territory: territory ?? UNKNOWN_TERRITORY,
+      territory: ter,
       plan: viewer.plan,
-      shard: shardOf(nonce, track.popularity >= hotTrackStreams ? counterShards : 1),
+      shard: shardOf(viewer.id, track.popularity >= hotTrackStreams ? counterShards : 1),
       createdAt: nowMs,
       expiresAt: exp * 1000,
     };
@@ -79,7 +85,8 @@ export class PlaybackService {
         pln: grant.plan,
         shd: grant.shard,
         iat: grant.createdAt,
-        n: nonce,
+        exp: grant.expiresAt,
+        n: newId("n"),
       },
       this.config.playback.activeKid,
       this.config.playback.keys,
@@ -122,10 +129,11 @@ export class PlaybackService {
       );
     }
     const { track, asset } = await this.playable(viewer, trackId);
-    if (
-      track.ownerId !== viewer.id &&
-      !(await this.rights.allows(track.id, "download", territory))
-    ) {
+    const rightUntil =
+      track.ownerId === viewer.id
+        ? Infinity
+        : await this.rights.allowedUntil(track.id, "download", territory);
+    if (rightUntil === null) {
       throw new ApiError(
         451,
         "NOT_AVAILABLE_IN_TERRITORY",
@@ -133,7 +141,8 @@ export class PlaybackService {
         { territory },
       );
     }
-    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.min(now + 3600, Math.floor(rightUntil / 1000));
     const token = await signPlaybackToken(
       {
         sub: viewer.id,
@@ -141,6 +150,8 @@ export class PlaybackService {
         av: asset.id,
         max: planMaxRank(viewer.plan),
         exp,
+        iat: now,
+        ter: territory ?? UNKNOWN_TERRITORY,
         dl: rendition,
         fn: track.title,
       },

@@ -6,6 +6,7 @@ import { log } from "../lib/log";
 import { deletePrefix } from "../lib/storage";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "../lib/password";
 import { ApiError, notFound } from "../lib/problem";
+import type { ListenerStreamLimits } from "./listener-streams";
 import type { PlayCounters } from "./play-counters";
 import type { SubscriptionService } from "./subscriptions";
 
@@ -93,6 +94,7 @@ export class PrivacyService {
     private readonly d1: D1Database,
     private readonly media: R2Bucket,
     private readonly counters: PlayCounters,
+    private readonly streams: ListenerStreamLimits,
     private readonly subscriptions: SubscriptionService,
   ) {}
 
@@ -181,6 +183,7 @@ export class PrivacyService {
         }),
       ),
     );
+    await this.streams.forget(viewer.id);
     await this.d1.batch(ERASE.map((sql) => this.d1.prepare(sql).bind(viewer.id)));
     const emptied = await this.emptyPendingPrefixes();
     log("info", "account erased", { userId: viewer.id, prefixesEmptied: emptied });

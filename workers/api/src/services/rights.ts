@@ -17,12 +17,17 @@ import { trackReadable } from "./visibility";
 /** Territory code for rights valid everywhere. */
 export const WORLDWIDE = "WW";
 
-/** Rights rows of `type` in force at `now` in `territory` (or everywhere). */
-export function rightInForce(type: RightType, territory: string | null, now: number): SQL {
+/** Rights rows of `type` in force at `now`, wherever they apply. */
+export function rightActive(type: RightType, now: number): SQL {
   return sql`${trackRights.rightType} = ${type}
-    and ${inArray(trackRights.territory, territory ? [territory, WORLDWIDE] : [WORLDWIDE])}
     and ${or(isNull(trackRights.startsAt), lte(trackRights.startsAt, now))}
     and ${or(isNull(trackRights.expiresAt), gt(trackRights.expiresAt, now))}`;
+}
+
+/** Rights rows of `type` in force at `now` in `territory` (or everywhere). */
+export function rightInForce(type: RightType, territory: string | null, now: number): SQL {
+  return sql`${rightActive(type, now)}
+    and ${inArray(trackRights.territory, territory ? [territory, WORLDWIDE] : [WORLDWIDE])}`;
 }
 
 /** Tracks anyone in `territory` may stream now: public, ready, and under a stream right. */
@@ -148,19 +153,28 @@ export class RightsService {
     return this.getTrackRights(viewer, trackId);
   }
 
-  /** Whether a current right of `type` covers `territory` (or the whole world). */
-  async allows(
+  /**
+   * Until when (epoch ms) a current right of `type` covers `territory` (or the whole world):
+   * the latest expiry among the rights in force, `Infinity` when one never expires, null when
+   * none is in force. Grants expire by then, so a right running out also ends its tokens.
+   */
+  async allowedUntil(
     trackId: string,
     type: RightType,
     territory: string | null,
     now = Date.now(),
-  ): Promise<boolean> {
+  ): Promise<number | null> {
     const row = await this.db
-      .select({ id: trackRights.id })
+      .select({
+        rights: sql<number>`count(*)`,
+        openEnded: sql<number>`sum(${trackRights.expiresAt} is null)`,
+        latest: sql<number | null>`max(${trackRights.expiresAt})`,
+      })
       .from(trackRights)
       .where(and(eq(trackRights.trackId, trackId), rightInForce(type, territory, now)))
       .get();
-    return row !== undefined;
+    if (!row?.rights) return null;
+    return row.openEnded > 0 ? Infinity : (row.latest ?? Infinity);
   }
 
   /** Admins, and the account managing the track's artist; others get 404 or 403. */
