@@ -14,6 +14,8 @@ export default defineConfig({
         bindings: {
           // Two keys, so rotation (an older kid still verifies) can be tested; random per run,
           // as the ring's validation demands.
+          // Revocation records are read at once here; one test sets a delay and waits it out.
+          GATE_REVOCATION_MEMO_SECONDS: "0",
           PLAYBACK_KEYS: JSON.stringify({
             k1: randomBytes(32).toString("base64url"),
             k0: randomBytes(32).toString("base64url"),

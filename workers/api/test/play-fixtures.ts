@@ -95,12 +95,13 @@ export async function counterFor(trackId: string, playbackId: string) {
   return env.PLAY_COUNTER.get(env.PLAY_COUNTER.idFromName(counterName(trackId, grant?.shard ?? 0)));
 }
 
+/** `totals.excluded` of a track's stats when no stream was excluded from royalties. */
+export const NONE_EXCLUDED = { SELF_PLAY: 0, REPEAT_CAP: 0 };
+
 /** Streams and seconds of a track as its stats endpoint reports them (counters flushed). */
 export async function statsOf(owner: Account, trackId: string) {
-  return callJson<{ totals: { streams: number; seconds: number }; days: unknown[] }>(
-    "GET",
-    `/v1/tracks/${trackId}/stats`,
-    200,
-    { token: owner.accessToken },
-  );
+  return callJson<{
+    totals: { streams: number; seconds: number; excluded: typeof NONE_EXCLUDED };
+    days: unknown[];
+  }>("GET", `/v1/tracks/${trackId}/stats`, 200, { token: owner.accessToken });
 }

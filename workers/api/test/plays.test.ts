@@ -8,7 +8,14 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PLAY_DEDUP_WINDOW_MS } from "@edge-music/core/play-events";
 import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
-import { Player, counterFor, grantPlayback, sendEvents, statsOf } from "./play-fixtures";
+import {
+  NONE_EXCLUDED,
+  Player,
+  counterFor,
+  grantPlayback,
+  sendEvents,
+  statsOf,
+} from "./play-fixtures";
 
 let artist: Account;
 let listener: Account;
@@ -49,7 +56,7 @@ describe("the 30-second threshold", () => {
 
   it("does not count 29.9 seconds", async () => {
     const stats = await playFor([29_900]);
-    expect(stats.totals).toEqual({ streams: 0, seconds: 30 });
+    expect(stats.totals).toEqual({ streams: 0, seconds: 30, excluded: NONE_EXCLUDED });
   });
 
   it("counts exactly 30 seconds as one stream", async () => {
@@ -58,7 +65,7 @@ describe("the 30-second threshold", () => {
 
   it("counts 30 seconds split over many progress events once, however long it plays on", async () => {
     const stats = await playFor([...Array(10).fill(3_000), ...Array(20).fill(5_000)]);
-    expect(stats.totals).toEqual({ streams: 1, seconds: 130 });
+    expect(stats.totals).toEqual({ streams: 1, seconds: 130, excluded: NONE_EXCLUDED });
   });
 
   it("does not count a seek forward as played time", async () => {
@@ -71,7 +78,11 @@ describe("the 30-second threshold", () => {
       player.event("progress", 15_000),
       player.event("end", 4_000, { positionMs: 180_000 }),
     ]);
-    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 0, seconds: 29 });
+    expect((await statsOf(artist, trackId)).totals).toEqual({
+      streams: 0,
+      seconds: 29,
+      excluded: NONE_EXCLUDED,
+    });
   });
 
   it("counts a replay after the end as a new playback", async () => {
@@ -86,7 +97,11 @@ describe("the 30-second threshold", () => {
       player.event("pause", 1_000),
     ]);
     expect(outcome.accepted).toBe(5);
-    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 2, seconds: 72 });
+    expect((await statsOf(artist, trackId)).totals).toEqual({
+      streams: 2,
+      seconds: 72,
+      excluded: NONE_EXCLUDED,
+    });
   });
 });
 
@@ -110,7 +125,11 @@ describe("playback events", () => {
     const twice = player.event("progress", 1_000);
     const doubled = await sendEvents(listener, [twice, twice]);
     expect(doubled.results.map((r) => r.status)).toEqual(["accepted", "duplicate"]);
-    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 1, seconds: 46 });
+    expect((await statsOf(artist, trackId)).totals).toEqual({
+      streams: 1,
+      seconds: 46,
+      excluded: NONE_EXCLUDED,
+    });
   });
 
   it("refuses bad events one by one and takes the rest of the batch", async () => {
@@ -174,7 +193,11 @@ describe("playback events", () => {
     ]);
     expect(outcome).toMatchObject({ accepted: 2, duplicates: 0, rejected: 11 });
     expect(outcome.results[1]?.eventId).toEqual(expect.any(String));
-    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 0, seconds: 25 });
+    expect((await statsOf(artist, trackId)).totals).toEqual({
+      streams: 0,
+      seconds: 25,
+      excluded: NONE_EXCLUDED,
+    });
   });
 
   it("refuses an event older than one already taken for its playback", async () => {
@@ -243,7 +266,11 @@ describe("the PlayCounter Durable Object", () => {
     );
     expect(played).toBe(20_000);
     await sendEvents(listener, [player.event("progress", 10_000)]);
-    expect((await statsOf(artist, trackId)).totals).toEqual({ streams: 1, seconds: 30 });
+    expect((await statsOf(artist, trackId)).totals).toEqual({
+      streams: 1,
+      seconds: 30,
+      excluded: NONE_EXCLUDED,
+    });
   });
 
   it("flushes rollups and history from its alarm, and a re-flush never double counts", async () => {

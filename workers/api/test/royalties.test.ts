@@ -10,7 +10,7 @@ import {
   expectProblem,
   type Account,
 } from "./helpers";
-import { Player, counterFor, grantPlayback, sendEvents } from "./play-fixtures";
+import { NONE_EXCLUDED, Player, counterFor, grantPlayback, sendEvents } from "./play-fixtures";
 
 const RATE = Number(env.ROYALTY_RATE_PER_STREAM);
 const today = () => new Date().toISOString().slice(0, 10);
@@ -172,9 +172,11 @@ describe("royalty reports", () => {
       /^attachment; filename="royalties-rh_a-/,
     );
     const lines = (await res.text()).trimEnd().split("\r\n");
-    expect(lines[0]).toBe("track_id,title,isrc,territory,streams,seconds,share,amount,currency");
+    expect(lines[0]).toBe(
+      "track_id,title,isrc,territory,streams,seconds,share,amount,currency,excluded_self_play,excluded_repeat_cap",
+    );
     expect(lines).toHaveLength(4);
-    expect(lines).toContain(`${t2},"'=HYPERLINK(""x"")",,JP,2,62,0.5,${2 * RATE * 0.5},USD`);
+    expect(lines).toContain(`${t2},"'=HYPERLINK(""x"")",,JP,2,62,0.5,${2 * RATE * 0.5},USD,0,0`);
   });
 
   it("is for the holder's account and admins only; anyone else gets 404", async () => {
@@ -269,7 +271,7 @@ describe("track stats", () => {
     );
     expect(stats.to).toBe(today());
     expect(stats.from).toBe(daysAgo(27));
-    expect(stats.totals).toEqual({ streams: 2, seconds: 86 });
+    expect(stats.totals).toEqual({ streams: 2, seconds: 86, excluded: NONE_EXCLUDED });
     expect(stats.days).toEqual([
       { day: today(), territory: "DE", streams: 1, seconds: 55 },
       { day: today(), territory: "US", streams: 1, seconds: 31 },

@@ -6,6 +6,17 @@ import { dayRange, type ReportRow } from "../services/royalties";
 import { BEARER, IdParamSchema, TrackSchema, json, problems } from "./schemas";
 
 const Day = z.iso.date().openapi({ example: "2026-11-01" });
+/** Streams counted but bearing no royalty, by reason. */
+const ExcludedSchema = z
+  .object({
+    SELF_PLAY: z.number().int().openapi({
+      description: "Played by the account that owns the track or manages a holder of its rights",
+    }),
+    REPEAT_CAP: z.number().int().openapi({
+      description: "Past the daily cap of royalty-bearing streams of one track per listener",
+    }),
+  })
+  .openapi("ExcludedStreams");
 const RangeQuery = z.object({ from: Day.optional(), to: Day.optional() });
 /** Longest period one stats or report request may cover. */
 const MAX_RANGE_DAYS = 366;
@@ -15,7 +26,8 @@ const stats = createRoute({
   path: "/{id}/stats",
   tags: ["royalties"],
   summary: "A track's streams and seconds by day and territory (its artist's account, admins)",
-  description: "Defaults to the last 28 days. Days are UTC.",
+  description:
+    "Defaults to the last 28 days. Days are UTC. `streams` and `seconds` bear royalties; `totals.excluded` counts the streams that do not, by reason.",
   security: BEARER,
   request: { params: IdParamSchema, query: RangeQuery },
   responses: {
@@ -25,7 +37,11 @@ const stats = createRoute({
           trackId: z.string(),
           from: z.string(),
           to: z.string(),
-          totals: z.object({ streams: z.number().int(), seconds: z.number().int() }),
+          totals: z.object({
+            streams: z.number().int(),
+            seconds: z.number().int(),
+            excluded: ExcludedSchema,
+          }),
           days: z.array(
             z.object({
               day: z.string(),
@@ -70,7 +86,7 @@ const report = createRoute({
   summary:
     "A rights holder's royalties by track and territory (JSON, or CSV with Accept: text/csv)",
   description:
-    "For the holder's own account and admins. Figures come from the counters' last flush (a few seconds behind).",
+    "For the holder's own account and admins. Figures come from the counters' last flush (a few seconds behind). `streams` bear royalties; `excluded` counts, beside them, the streams that were counted but bear none, by reason.",
   security: BEARER,
   request: { query: RangeQuery.extend({ holder: z.string().min(1).max(64) }) },
   responses: {
@@ -95,9 +111,15 @@ const report = createRoute({
                   seconds: z.number().int(),
                   share: z.number(),
                   amount: z.number(),
+                  excluded: ExcludedSchema,
                 }),
               ),
-              totals: z.object({ streams: z.number(), seconds: z.number(), amount: z.number() }),
+              totals: z.object({
+                streams: z.number(),
+                seconds: z.number(),
+                amount: z.number(),
+                excluded: ExcludedSchema,
+              }),
             })
             .openapi("RoyaltyReport"),
         },
@@ -162,6 +184,8 @@ const CSV_COLUMNS = [
   "share",
   "amount",
   "currency",
+  "excluded_self_play",
+  "excluded_repeat_cap",
 ];
 
 function toCsv(rows: ReportRow[], currency: string): string {
@@ -172,7 +196,19 @@ function toCsv(rows: ReportRow[], currency: string): string {
     return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
   };
   const lines = rows.map((r) =>
-    [r.trackId, r.title, r.isrc, r.territory, r.streams, r.seconds, r.share, r.amount, currency]
+    [
+      r.trackId,
+      r.title,
+      r.isrc,
+      r.territory,
+      r.streams,
+      r.seconds,
+      r.share,
+      r.amount,
+      currency,
+      r.excluded.SELF_PLAY,
+      r.excluded.REPEAT_CAP,
+    ]
       .map(cell)
       .join(","),
   );

@@ -7,7 +7,7 @@ import {
   trackRights,
   tracks,
 } from "@edge-music/core/db/schema";
-import { dayOf } from "@edge-music/core/play-events";
+import { EXCLUSIONS, dayOf, type Exclusion } from "@edge-music/core/play-events";
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
@@ -24,16 +24,32 @@ export const TOP_TRACKS_WINDOW_DAYS = 28;
 
 export type DayRange = { from: string; to: string };
 
+/** Counted streams that bear no royalty, by reason (every reason present, 0 when none). */
+export type ExcludedStreams = Record<Exclusion, number>;
+
 export type ReportRow = {
   trackId: string;
   title: string;
   isrc: string | null;
   territory: string;
+  /** Royalty-bearing streams and their seconds; `amount` is for these. */
   streams: number;
   seconds: number;
   share: number;
   amount: number;
+  /** Streams counted but excluded from royalties, by reason: beside the ones paid for. */
+  excluded: ExcludedStreams;
 };
+
+const noExclusions = (): ExcludedStreams => ({ SELF_PLAY: 0, REPEAT_CAP: 0 });
+
+/** Rollup rows that bear royalties. */
+const ROYALTY_BEARING = eq(royaltyRollups.exclusion, "");
+
+/** Adds `streams` of rollups excluded for `exclusion` to `into` (royalty-bearing ones: nothing). */
+function addExcluded(into: ExcludedStreams, exclusion: string, streams: number) {
+  for (const reason of EXCLUSIONS) if (reason === exclusion) into[reason] += streams;
+}
 
 /**
  * Tracks matching `where`, most counted streams first over the top-tracks window (in one
@@ -54,6 +70,7 @@ export function mostStreamed(
       royaltyRollups,
       and(
         eq(royaltyRollups.trackId, tracks.id),
+        ROYALTY_BEARING,
         gte(royaltyRollups.day, since),
         options.territory ? eq(royaltyRollups.territory, options.territory) : undefined,
       ),
@@ -98,6 +115,7 @@ export class RoyaltyService {
       .select({
         day: royaltyRollups.day,
         territory: royaltyRollups.territory,
+        exclusion: royaltyRollups.exclusion,
         streams: sql<number>`sum(${royaltyRollups.streams})`,
         playedMs: sql<number>`sum(${royaltyRollups.playedMs})`,
       })
@@ -105,22 +123,35 @@ export class RoyaltyService {
       .where(
         and(eq(royaltyRollups.trackId, trackId), between(royaltyRollups.day, range.from, range.to)),
       )
-      .groupBy(royaltyRollups.day, royaltyRollups.territory)
+      .groupBy(royaltyRollups.day, royaltyRollups.territory, royaltyRollups.exclusion)
       .orderBy(asc(royaltyRollups.day), asc(royaltyRollups.territory));
-    const days = rows.map((r) => ({
-      day: r.day,
-      territory: r.territory,
-      streams: r.streams,
-      seconds: toSeconds(r.playedMs),
-    }));
+    // Streams and seconds are the royalty-bearing ones; excluded streams are counted beside.
+    const excluded = noExclusions();
+    const days = new Map<string, { day: string; territory: string; streams: number; ms: number }>();
+    for (const r of rows) {
+      const key = `${r.day}|${r.territory}`;
+      const row = days.get(key) ?? { day: r.day, territory: r.territory, streams: 0, ms: 0 };
+      if (r.exclusion === "") {
+        row.streams += r.streams;
+        row.ms += r.playedMs;
+        days.set(key, row);
+      } else addExcluded(excluded, r.exclusion, r.streams);
+    }
+    const list = [...days.values()];
     return {
       trackId,
       ...range,
       totals: {
-        streams: rows.reduce((n, r) => n + r.streams, 0),
-        seconds: toSeconds(rows.reduce((n, r) => n + r.playedMs, 0)),
+        streams: list.reduce((n, r) => n + r.streams, 0),
+        seconds: toSeconds(list.reduce((n, r) => n + r.ms, 0)),
+        excluded,
       },
-      days,
+      days: list.map((r) => ({
+        day: r.day,
+        territory: r.territory,
+        streams: r.streams,
+        seconds: toSeconds(r.ms),
+      })),
     };
   }
 
@@ -176,7 +207,7 @@ export class RoyaltyService {
         streams: sql<number>`sum(CASE WHEN ${royaltyRollups.day} >= ${since} THEN ${royaltyRollups.streams} ELSE 0 END)`,
       })
       .from(royaltyRollups)
-      .where(inArray(royaltyRollups.trackId, changed))
+      .where(and(inArray(royaltyRollups.trackId, changed), ROYALTY_BEARING))
       .groupBy(royaltyRollups.trackId);
     for (const row of rows) await trackService.setPopularity(row.trackId, row.streams);
     return rows.length;
@@ -211,6 +242,7 @@ export class RoyaltyService {
         isrc: tracks.isrc,
         day: royaltyRollups.day,
         territory: royaltyRollups.territory,
+        exclusion: royaltyRollups.exclusion,
         streams: sql<number>`sum(${royaltyRollups.streams})`,
         playedMs: sql<number>`sum(${royaltyRollups.playedMs})`,
       })
@@ -222,7 +254,12 @@ export class RoyaltyService {
           between(royaltyRollups.day, range.from, range.to),
         ),
       )
-      .groupBy(royaltyRollups.trackId, royaltyRollups.day, royaltyRollups.territory);
+      .groupBy(
+        royaltyRollups.trackId,
+        royaltyRollups.day,
+        royaltyRollups.territory,
+        royaltyRollups.exclusion,
+      );
 
     const rate = this.config.plays.ratePerStream;
     const rows = new Map<string, ReportRow & { playedMs: number }>();
@@ -240,9 +277,12 @@ export class RoyaltyService {
         playedMs: 0,
         share,
         amount: 0,
+        excluded: noExclusions(),
       };
-      row.streams += r.streams;
-      row.playedMs += r.playedMs;
+      if (r.exclusion === "") {
+        row.streams += r.streams;
+        row.playedMs += r.playedMs;
+      } else addExcluded(row.excluded, r.exclusion, r.streams);
       rows.set(key, row);
     }
     const items: ReportRow[] = [...rows.values()]
@@ -252,6 +292,10 @@ export class RoyaltyService {
         amount: roundMoney(row.streams * rate * row.share),
       }))
       .sort((a, b) => a.title.localeCompare(b.title) || a.territory.localeCompare(b.territory));
+    const excluded = noExclusions();
+    for (const row of items) {
+      for (const reason of EXCLUSIONS) excluded[reason] += row.excluded[reason];
+    }
     return {
       holder: { id: holder.id, name: holder.name },
       ...range,
@@ -262,6 +306,7 @@ export class RoyaltyService {
         streams: items.reduce((n, r) => n + r.streams, 0),
         seconds: items.reduce((n, r) => n + r.seconds, 0),
         amount: roundMoney(items.reduce((n, r) => n + r.amount, 0)),
+        excluded,
       },
     };
   }
