@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { counterName } from "@edge-music/core/play-events";
 import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
@@ -25,6 +25,8 @@ type World = {
   playlistId: string;
   bystanderPlaylist: string;
   uploadId: string;
+  /** The upload's presigned PUT URL, still valid when the account is erased. */
+  putUrl: string;
   playbackId: string;
 };
 
@@ -67,7 +69,7 @@ async function world(): Promise<World> {
   }
   await env.MEDIA.put(`tracks/${ownTrack}/av_${ownTrack}/aac_128/media.mp4`, "audio");
   await env.MEDIA.put(`uploads/${subject.id}/upl_old/source`, "source bytes");
-  const upload = await callJson<{ uploadId: string }>("POST", "/v1/uploads", 201, {
+  const upload = await callJson<{ uploadId: string; putUrl: string }>("POST", "/v1/uploads", 201, {
     token: subject.accessToken,
     body: { filename: "new.flac", contentType: "audio/flac", size: 1000 },
   });
@@ -100,6 +102,7 @@ async function world(): Promise<World> {
     playlistId: playlist.id,
     bystanderPlaylist: bystanderPlaylist.id,
     uploadId: upload.uploadId,
+    putUrl: upload.putUrl,
     playbackId,
   };
 }
@@ -217,6 +220,8 @@ describe("erase", () => {
         "search_docs.owner_id",
       ]),
     );
+    // Playback ids carry their claims (the user among them): they are where they must be.
+    expect(await whereFound("pb2.")).toEqual(["playbacks.id"]);
     expect((await erase(w.subject)).status).toBe(204);
     expect(await totals()).toEqual(before);
 
@@ -225,8 +230,31 @@ describe("erase", () => {
       await call("POST", "/v1/auth/refresh", { body: { refreshToken: w.subject.refreshToken } }),
       401,
     );
-    expect(await whereFound(w.subject.id)).toEqual([]);
+    // The upload URL made a moment ago can still write under the account's prefix until it
+    // expires, so that prefix alone is kept, to be swept; nothing else names the account.
+    expect(await whereFound(w.subject.id)).toEqual(["storage_deletions.prefix"]);
     expect(await whereFound(w.subject.email)).toEqual([]);
+    // History rows outlive the account; their ids are hashes, not the playback ids.
+    // (The bystander's grant of the erased track went with the track.)
+    expect(await whereFound("pb2.")).toEqual([]);
+    const historyIds = await env.DB.prepare("SELECT id FROM listening_history").all<{
+      id: string;
+    }>();
+    for (const { id } of historyIds.results) expect(id).toMatch(/^lh_[A-Za-z0-9_-]{43}$/);
+    const late = await SELF.fetch(w.putUrl, {
+      method: "PUT",
+      headers: { "Content-Type": "audio/flac", "Content-Length": "1000" },
+      body: new Uint8Array(1000),
+    });
+    expect(late.status).toBe(200); // as R2 would: the URL is valid, its signature is right
+    expect((await env.MEDIA.list({ prefix: `uploads/${w.subject.id}/` })).objects).toHaveLength(1);
+    // Once the URL has expired, the next cleanup run empties the prefix for the last time and
+    // forgets it.
+    await env.DB.prepare("UPDATE storage_deletions SET sweep_until = ? WHERE prefix = ?")
+      .bind(Date.now() - 1000, `uploads/${w.subject.id}/`)
+      .run();
+    await runCron(UPLOAD_CLEANUP_CRON);
+    expect(await whereFound(w.subject.id)).toEqual([]);
     const anonymous = await env.DB.prepare(
       "SELECT count(*) AS n FROM listening_history WHERE track_id = ? AND user_id IS NULL",
     )
@@ -281,6 +309,17 @@ describe("erase", () => {
       ).toBe(0);
       expect(sql.exec("SELECT count(*) AS n FROM pending_streams").one().n).toBe(0);
       expect(sql.exec("SELECT sum(streams) AS n FROM totals").one().n).toBe(1);
+      expect(
+        sql.exec("SELECT count(*) AS n FROM listener_days WHERE user_id = ?", w.subject.id).one().n,
+      ).toBe(0);
+    });
+    // The account's own playback-time object keeps nothing at all.
+    const streams = env.LISTENER_STREAMS.get(env.LISTENER_STREAMS.idFromName(w.subject.id));
+    await runInDurableObject(streams, (_, state) => {
+      expect(
+        state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").one()
+          .n,
+      ).toBe(0);
     });
   });
 });
@@ -296,9 +335,9 @@ describe("storage of erased accounts", () => {
     await runCron(UPLOAD_CLEANUP_CRON);
     expect((await env.MEDIA.list({ prefix: "uploads/usr_gone/" })).objects).toEqual([]);
     expect((await env.MEDIA.list({ prefix: "uploads/usr_kept/" })).objects).toHaveLength(1);
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM storage_deletions").first<{
-      n: number;
-    }>();
+    const left = await env.DB.prepare(
+      "SELECT count(*) AS n FROM storage_deletions WHERE prefix = 'uploads/usr_gone/'",
+    ).first<{ n: number }>();
     expect(left?.n).toBe(0);
   });
 });

@@ -482,10 +482,14 @@ export const trackListeners = sqliteTable("track_listeners", {
 });
 
 /**
- * R2 prefixes to empty, written in the same batch that deletes the rows pointing at them
- * (account erasure); removed once empty. The cleanup cron finishes what a request could not.
+ * R2 prefixes to empty, written in the same batch that forgets what they held (an erased
+ * account, a cancelled or failed upload, a failed transcode). A presigned PUT URL can still
+ * write there until it expires, so a prefix is emptied again by every cleanup run until
+ * `sweepUntil` has passed, and only then forgotten: nothing written late stays untracked.
  */
 export const storageDeletions = sqliteTable("storage_deletions", {
   prefix: text("prefix").primaryKey(),
   requestedAt: integer("requested_at").notNull(),
+  /** Epoch ms: the last moment a URL we signed could still write under the prefix. */
+  sweepUntil: integer("sweep_until").notNull().default(0),
 });

@@ -8,9 +8,9 @@ export function createDb(d1: D1Database): Db {
   return drizzle(d1);
 }
 
-/** Runs queries atomically in one D1 batch (an implicit transaction). */
-export async function runBatch(db: Db, queries: Query[]): Promise<void> {
+/** Runs queries atomically in one D1 batch (an implicit transaction); their results in order. */
+export async function runBatch(db: Db, queries: Query[]): Promise<unknown[]> {
   const [first, ...rest] = queries;
-  if (!first) return;
-  await db.batch([first, ...rest]);
+  if (!first) return [];
+  return db.batch([first, ...rest]);
 }

@@ -26,14 +26,15 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
       services.tracks,
       Date.now() - POPULARITY_OVERLAP_MS,
     );
-    // Storage of erased accounts that the erasing request could not finish emptying.
-    const erasedPrefixes = await services.privacy.emptyPendingPrefixes();
+    // Prefixes of erased accounts, cancelled or failed uploads and failed transcodes: emptied
+    // again until every URL that could write there has expired.
+    const swept = await services.sweeps.run();
     log("info", "upload cleanup", {
       cron: controller.cron,
       dryRun,
       ...removed,
       popular,
-      erasedPrefixes,
+      swept,
     });
     return;
   }

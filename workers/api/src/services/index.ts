@@ -17,6 +17,7 @@ import { SubscriptionService } from "./subscriptions";
 import { RightsService } from "./rights";
 import { RoyaltyService } from "./royalties";
 import { SearchService } from "./search";
+import { StorageSweeps } from "./storage-sweeps";
 import { TokenRevocations } from "./token-revocations";
 import { TrackService } from "./tracks";
 import { UploadService } from "./uploads";
@@ -30,6 +31,7 @@ export function buildServices(env: Env, config: Config) {
   const rights = new RightsService(db);
   const counters = new PlayCounters(env.PLAY_COUNTER);
   const streams = new ListenerStreamLimits(env.LISTENER_STREAMS);
+  const sweeps = new StorageSweeps(db, env.MEDIA);
   const subscriptions = new SubscriptionService(db, config);
   return {
     auth: new AuthService(db, config),
@@ -38,15 +40,16 @@ export function buildServices(env: Env, config: Config) {
     tracks: new TrackService(db, genres),
     genres,
     search: new SearchService(db),
-    uploads: new UploadService(db, config, env),
-    ingest: new IngestService(db, config, env, genres),
+    uploads: new UploadService(db, config, env, sweeps),
+    ingest: new IngestService(db, config, env, genres, sweeps),
+    sweeps,
     playback: new PlaybackService(db, config, rights),
     rights,
     playlists: new PlaylistService(db, env.DB),
     likes: new LikeService(db),
     recommendations: new RecommendationService(db),
     subscriptions,
-    privacy: new PrivacyService(db, env.DB, env.MEDIA, counters, streams, subscriptions),
+    privacy: new PrivacyService(db, env.DB, counters, streams, subscriptions, sweeps),
     revocations: new TokenRevocations(db, env.MEDIA),
     plays: new PlaysService(db, counters, streams, config.playback.keys, config.plays),
     royalties: new RoyaltyService(db, config, counters),

@@ -1,5 +1,6 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
 import { deletePrefix } from "../lib/storage";
+import type { StorageSweeps } from "./storage-sweeps";
 import {
   albums,
   artists,
@@ -55,6 +56,7 @@ export class IngestService {
     private readonly config: Config,
     private readonly env: Env,
     private readonly genres: GenreService,
+    private readonly sweeps: StorageSweeps,
   ) {
     this.transcoder = new TranscoderClient(config, env);
   }
@@ -161,29 +163,46 @@ export class IngestService {
   /** Marks an upload failed with a reason, and deletes its source so nothing is orphaned. */
   async failForGood(uploadId: string, code: string, reason: string): Promise<void> {
     const before = await this.db
-      .select({ objectKey: uploads.objectKey })
+      .select({ objectKey: uploads.objectKey, expiresAt: uploads.expiresAt })
       .from(uploads)
       .where(eq(uploads.id, uploadId))
       .get();
-    const failed = await this.db
-      .update(uploads)
-      .set({
-        state: "failed",
-        stage: "failed",
-        leaseUntil: null,
-        failureCode: code,
-        failureReason: reason,
-        objectKey: null,
-        updatedAt: Date.now(),
-      })
-      .where(
-        and(
-          eq(uploads.id, uploadId),
-          or(eq(uploads.state, "queued"), eq(uploads.state, "processing")),
-        ),
-      )
-      .returning({ id: uploads.id });
-    if (failed.length > 0 && before?.objectKey) await this.env.MEDIA.delete(before.objectKey);
+    const now = Date.now();
+    // The source goes, and its key is swept until the upload URL expires: the URL can still
+    // put a file there, and nothing else would ever delete it.
+    const [failed] = await runBatch(this.db, [
+      this.db
+        .update(uploads)
+        .set({
+          state: "failed",
+          stage: "failed",
+          leaseUntil: null,
+          failureCode: code,
+          failureReason: reason,
+          objectKey: null,
+          updatedAt: now,
+        })
+        .where(
+          and(
+            eq(uploads.id, uploadId),
+            or(eq(uploads.state, "queued"), eq(uploads.state, "processing")),
+          ),
+        )
+        .returning({ id: uploads.id }),
+      ...(before?.objectKey
+        ? [
+            this.sweeps.record(
+              before.objectKey,
+              Math.max(before.expiresAt, now),
+              now,
+              sql`exists (select 1 from ${uploads} where ${uploads.id} = ${uploadId} and ${uploads.state} = 'failed')`,
+            ),
+          ]
+        : []),
+    ]);
+    if ((failed as unknown[]).length > 0 && before?.objectKey) {
+      await this.env.MEDIA.delete(before.objectKey);
+    }
   }
 
   /** Publishes the asset: track, asset version, search entry and upload state, all or nothing. */
@@ -345,7 +364,12 @@ export class IngestService {
   }
 
   /** Deletes every object under a prefix (an asset version that will not be published). */
+  /**
+   * Empties an asset version that will not be published. The transcoder's output URLs stay
+   * valid for the lease, so the prefix is swept again until they have expired.
+   */
   async deletePrefix(prefix: string): Promise<void> {
+    await runBatch(this.db, [this.sweeps.record(prefix, Date.now() + INGEST_LEASE_MS)]);
     await deletePrefix(this.env.MEDIA, prefix);
   }
 }

@@ -3,11 +3,11 @@ import { NOW_MS_SQL, playbacks, users } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
-import { deletePrefix } from "../lib/storage";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "../lib/password";
 import { ApiError, notFound } from "../lib/problem";
 import type { ListenerStreamLimits } from "./listener-streams";
 import type { PlayCounters } from "./play-counters";
+import type { StorageSweeps } from "./storage-sweeps";
 import type { SubscriptionService } from "./subscriptions";
 
 /** Rows read per D1 query while an export streams out. */
@@ -43,14 +43,19 @@ const EXPORT_SECTIONS: { name: string; sql: string; omit?: string[] }[] = [
  * Erasure, in one D1 batch (`?1` the user id; times from D1's clock, as column defaults). Listening history is kept without the user so
  * royalty rollups, which never named anyone, stay as they are. The user's tracks go with
  * their search entries, neighbours and other people's likes; the storage prefixes to empty
- * are recorded in the same batch. Deleting the user cascades to sessions, refresh tokens,
+ * are recorded in the same batch (swept until no URL can write there). Deleting the user cascades to sessions, refresh tokens,
  * playlists and their items, likes, grants, uploads and the subscription.
  */
 const ERASE = [
   "UPDATE listening_history SET user_id = NULL WHERE user_id = ?1",
-  `INSERT OR IGNORE INTO storage_deletions (prefix, requested_at)
-     SELECT 'uploads/' || ?1 || '/', ${NOW_MS_SQL}
-     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS_SQL} FROM tracks WHERE owner_id = ?1`,
+  // Swept until every URL signed for them has expired: upload URLs (the uploads' expiry) and
+  // a transcode in flight's output URLs (its lease). Usually that has passed already.
+  `INSERT OR IGNORE INTO storage_deletions (prefix, requested_at, sweep_until)
+     SELECT 'uploads/' || ?1 || '/', ${NOW_MS_SQL},
+            coalesce((SELECT max(expires_at) FROM uploads WHERE user_id = ?1), 0)
+     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS_SQL},
+            coalesce((SELECT max(lease_until) FROM uploads WHERE user_id = ?1 AND state = 'processing'), 0)
+       FROM tracks WHERE owner_id = ?1`,
   `DELETE FROM likes WHERE (kind = 'track' AND ref_id IN (SELECT id FROM tracks WHERE owner_id = ?1))
      OR (kind = 'playlist' AND ref_id IN (SELECT id FROM playlists WHERE owner_id = ?1))`,
   `DELETE FROM track_neighbors WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1)
@@ -92,10 +97,10 @@ export class PrivacyService {
   constructor(
     private readonly db: Db,
     private readonly d1: D1Database,
-    private readonly media: R2Bucket,
     private readonly counters: PlayCounters,
     private readonly streams: ListenerStreamLimits,
     private readonly subscriptions: SubscriptionService,
+    private readonly sweeps: StorageSweeps,
   ) {}
 
   /**
@@ -185,24 +190,8 @@ export class PrivacyService {
     );
     await this.streams.forget(viewer.id);
     await this.d1.batch(ERASE.map((sql) => this.d1.prepare(sql).bind(viewer.id)));
-    const emptied = await this.emptyPendingPrefixes();
-    log("info", "account erased", { userId: viewer.id, prefixesEmptied: emptied });
-  }
-
-  /**
-   * Empties the R2 prefixes recorded by erasures, forgetting each once empty. The request
-   * that recorded them calls this, and the cleanup cron finishes what it could not.
-   */
-  async emptyPendingPrefixes(limit = 100): Promise<number> {
-    const pending = await this.d1
-      .prepare("SELECT prefix FROM storage_deletions ORDER BY requested_at LIMIT ?")
-      .bind(limit)
-      .all<{ prefix: string }>();
-    for (const { prefix } of pending.results) {
-      await deletePrefix(this.media, prefix);
-      await this.d1.prepare("DELETE FROM storage_deletions WHERE prefix = ?").bind(prefix).run();
-    }
-    return pending.results.length;
+    await this.sweeps.run();
+    log("info", "account erased", { userId: viewer.id });
   }
 
   /** The counters holding the user's plays (those of their grants), with the grants' ids. */

@@ -10,11 +10,12 @@ import { storageKeys, UPLOAD_CONTENT_TYPES } from "@edge-music/core/ingest-contr
 import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import { newId } from "../lib/crypto";
-import type { Db } from "../lib/db";
+import { runBatch, type Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { presign } from "../lib/presign";
 import { ApiError, notFound } from "../lib/problem";
 import { requireArtistManager } from "./catalog-access";
+import type { StorageSweeps } from "./storage-sweeps";
 
 export type UploadInput = {
   filename: string;
@@ -65,6 +66,7 @@ export class UploadService {
     private readonly db: Db,
     private readonly config: Config,
     private readonly env: Env,
+    private readonly sweeps: StorageSweeps,
   ) {}
 
   async create(viewer: Viewer, input: UploadInput) {
@@ -230,13 +232,30 @@ export class UploadService {
         "This upload became a track; delete the track instead.",
       );
     }
-    const deleted = await this.db
-      .delete(uploads)
-      .where(
-        and(eq(uploads.id, id), inArray(uploads.state, ["awaiting_upload", "queued", "failed"])),
-      )
-      .returning({ objectKey: uploads.objectKey });
-    if (deleted[0]?.objectKey) await this.env.MEDIA.delete(deleted[0].objectKey);
+    // The row goes with a sweep of its key until the upload URL expires, in one batch: the URL
+    // can still put a file there after this, and the sweep is what will delete it.
+    const now = Date.now();
+    const [deleted] = await runBatch(this.db, [
+      this.db
+        .delete(uploads)
+        .where(
+          and(eq(uploads.id, id), inArray(uploads.state, ["awaiting_upload", "queued", "failed"])),
+        )
+        .returning({ id: uploads.id }),
+      ...(upload.objectKey
+        ? [
+            this.sweeps.record(
+              upload.objectKey,
+              Math.max(upload.expiresAt, now),
+              now,
+              sql`not exists (select 1 from ${uploads} where ${uploads.id} = ${id})`,
+            ),
+          ]
+        : []),
+    ]);
+    if ((deleted as unknown[]).length > 0 && upload.objectKey) {
+      await this.env.MEDIA.delete(upload.objectKey);
+    }
   }
 
   /** The caller's own upload; anyone else's is 404. */

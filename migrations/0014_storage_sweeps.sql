@@ -1,0 +1,1 @@
+ALTER TABLE `storage_deletions` ADD `sweep_until` integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,56 @@
+import { and, asc, eq, lte, sql, type SQL } from "drizzle-orm";
+import { storageDeletions } from "@edge-music/core/db/schema";
+import type { Db, Query } from "../lib/db";
+import { deletePrefix } from "../lib/storage";
+
+/** Prefixes emptied per cleanup run; the rest wait for the next one. */
+const SWEEPS_PER_RUN = 100;
+
+/**
+ * R2 prefixes that must end up empty, and stay empty while a URL we signed could still write
+ * there. Rows are written in the same D1 batch that forgets what the objects belonged to, so
+ * no object is ever left without a row that will delete it.
+ */
+export class StorageSweeps {
+  constructor(
+    private readonly db: Db,
+    private readonly media: R2Bucket,
+  ) {}
+
+  /**
+   * The query that records `prefix` for sweeping until `until` (epoch ms), for a batch; only if
+   * `onlyIf` holds when it runs (say, once the batch's delete of the row took effect).
+   */
+  record(prefix: string, until: number, now = Date.now(), onlyIf: SQL = sql`true`): Query {
+    return this.db
+      .insert(storageDeletions)
+      .select(sql`SELECT ${prefix}, ${now}, ${until} WHERE ${onlyIf}`)
+      .onConflictDoUpdate({
+        target: storageDeletions.prefix,
+        set: { sweepUntil: sql`max(${storageDeletions.sweepUntil}, excluded.sweep_until)` },
+      });
+  }
+
+  /**
+   * Empties recorded prefixes: each is emptied, and forgotten once its URLs have expired (so
+   * the last emptying came after anything they could write). Returns how many were forgotten.
+   */
+  async run(now = Date.now()): Promise<number> {
+    const due = await this.db
+      .select()
+      .from(storageDeletions)
+      .orderBy(asc(storageDeletions.requestedAt))
+      .limit(SWEEPS_PER_RUN);
+    let forgotten = 0;
+    for (const row of due) {
+      await deletePrefix(this.media, row.prefix);
+      if (row.sweepUntil > now) continue;
+      const gone = await this.db
+        .delete(storageDeletions)
+        .where(and(eq(storageDeletions.prefix, row.prefix), lte(storageDeletions.sweepUntil, now)))
+        .returning({ prefix: storageDeletions.prefix });
+      forgotten += gone.length;
+    }
+    return forgotten;
+  }
+}
