@@ -1,10 +1,15 @@
 /**
- * `npm run bench:plays`: playback events per second accepted end to end (batches of 50 through
- * the api worker to the PlayCounter Durable Objects, in workerd on loopback with local D1 and
- * Durable Object storage), for one hot track and for 1,000 tracks, under `wrangler dev` and
- * under wrangler with the DevTools inspector off, in the same run. Afterwards every counter is
+ * `npm run bench:plays`: playback events per second accepted end to end (listeners' batches
+ * through the api worker, its grant, playability and concurrency checks, to the PlayCounter
+ * and ListenerStreams Durable Objects, in workerd on loopback with local D1 and Durable
+ * Object storage), for one hot track and for 1,000 tracks, under `wrangler dev` and under
+ * wrangler with the DevTools inspector off, in the same run. Afterwards every counter is
  * flushed and the totals are read back through the stats endpoint: each accepted event must
  * be counted exactly once, and a resent batch must come back as duplicates.
+ *
+ * The load is what the anti-fraud rules allow: many listeners, each playing one track after
+ * another (a person hears one thing at a time), each batch one listener's events, as a player
+ * sends them after being offline for a while (up to 50).
  */
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -14,19 +19,29 @@ import { readFileSync } from "node:fs";
 import { parseKeyRing } from "@edge-music/core/key-ring";
 import { STREAM_THRESHOLD_MS, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { hashPassword } from "../../workers/api/src/lib/password";
+import { signAccessToken } from "../../workers/api/src/lib/access-token";
 import { startWorker, startWorkerWithoutInspector } from "../lib";
 
 const PORT = 8796;
 const BASE = `http://127.0.0.1:${PORT}`;
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 16);
 const PLAYBACKS = Number(process.env["BENCH_PLAYBACKS"] ?? 3000);
+/** Listeners sharing the playbacks: each plays one after another, never two at once. */
+const LISTENERS = Number(process.env["BENCH_LISTENERS"] ?? 600);
 const BATCH = 50;
-/** Events of one playback per batch: a batch carries several listeners' devices' worth. */
-const EVENTS_PER_PLAYBACK_PER_BATCH = 10;
 const PROGRESS_MS = 10_000;
+/** A listener's playbacks are this far apart: longer than the longest (110 s). */
+const SLOT_MS = 130_000;
 const PASSWORD = "bench-password-123";
 
-type Playback = { id: string; trackId: string; events: number; grantedAt: number; shard: number };
+type Playback = {
+  id: string;
+  userId: string;
+  trackId: string;
+  events: number;
+  grantedAt: number;
+  shard: number;
+};
 type Scenario = { name: string; tracks: string[]; playbacks: Playback[] };
 
 /** A deterministic generator, so runs compare. */
@@ -38,16 +53,22 @@ function rng(seed: number) {
   };
 }
 const random = rng(42);
-const grantedAt = Date.now() - 2 * 3600_000;
+/** Every listener's first slot; later ones follow SLOT_MS apart (all in the past). */
+const firstSlotAt = Date.now() - 2 * 3600_000;
+const listenerIds = Array.from({ length: LISTENERS }, (_, i) => `usr_fan_${i}`);
+const slotsUsed = new Map<string, number>();
 
-/** Counters per hot track, as in wrangler.toml; a grant for a hot track picks one of them. */
+/** Counters per hot track, as in wrangler.toml; a hot track's listener always uses one. */
 const HOT_SHARDS = Number(process.env["BENCH_SHARDS"] ?? 4);
 
-/** The playback key `npm start` wrote (or this writes), to sign grants as the api would. */
+/** The keys `npm start` wrote (or this writes), to sign grants and tokens as the api would. */
 ensureDevVars();
 const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
-const keys = parseKeyRing(/^PLAYBACK_KEYS=(.*)$/m.exec(devVars)?.[1] ?? "{}", "PLAYBACK_KEYS");
+const devVar = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(devVars)?.[1] ?? "{}";
+const keys = parseKeyRing(devVar("PLAYBACK_KEYS"), "PLAYBACK_KEYS");
 const kid = [...keys.keys()][0] ?? "p1";
+const jwtKeys = parseKeyRing(devVar("JWT_KEYS"), "JWT_KEYS");
+const jwtKid = /^JWT_ACTIVE_KID=(.*)$/m.exec(devVars)?.[1] ?? "k1";
 
 async function scenario(
   name: string,
@@ -58,23 +79,27 @@ async function scenario(
   const playbacks = await Promise.all(
     Array.from({ length: PLAYBACKS }, async (_, i) => {
       const trackId = trackIds[i % trackIds.length] as string;
-      const nonce = `${prefix}-nonce-${i}`;
-      const shard = shardOf(nonce, shards);
+      const userId = listenerIds[i % LISTENERS] as string;
+      const slot = slotsUsed.get(userId) ?? 0;
+      slotsUsed.set(userId, slot + 1);
+      const grantedAt = firstSlotAt + slot * SLOT_MS;
+      const shard = shardOf(userId, shards);
       const id = await signPlaybackId(
         {
-          sub: "usr_fan",
+          sub: userId,
           trk: trackId,
           ter: "DE",
           pln: "free",
           shd: shard,
           iat: grantedAt,
-          n: nonce,
+          exp: grantedAt + 3 * 3600_000,
+          n: `${prefix}-nonce-${i}`,
         },
         kid,
         keys,
       );
       // 2 to 12 events: 10 to 110 s played, so some playbacks stay under 30 s.
-      return { id, shard, trackId, events: 2 + Math.floor(random() * 11), grantedAt };
+      return { id, userId, shard, trackId, events: 2 + Math.floor(random() * 11), grantedAt };
     }),
   );
   return { name, tracks: trackIds, playbacks };
@@ -92,7 +117,10 @@ const manyCold = await scenario(
 );
 const manyWarm = await scenario("1,000 tracks, counters already there", manyIds, "warm", 1);
 
-/** Fresh local state: accounts, catalog and grants straight into D1 (the benchmark is the events path). */
+/**
+ * Fresh local state: accounts with a device session each, catalog with a worldwide stream
+ * right, and grants, straight into D1 (the benchmark is the events path).
+ */
 async function seed(persistTo: string) {
   rmSync(persistTo, { recursive: true, force: true });
   mkdirSync(persistTo, { recursive: true });
@@ -104,17 +132,31 @@ async function seed(persistTo: string) {
   });
   const db = proxy.env.DB;
   const hash = await hashPassword(PASSWORD, 1000);
-  await db.batch([
+  const statements: D1PreparedStatement[] = [
     db
       .prepare(
-        "INSERT INTO users (id, email, display_name, password_hash, role) VALUES ('usr_admin', 'admin@bench.local', 'Admin', ?, 'admin'), ('usr_fan', 'fan@bench.local', 'Fan', ?, 'listener')",
+        "INSERT INTO users (id, email, display_name, password_hash, role) VALUES ('usr_admin', 'admin@bench.local', 'Admin', ?, 'admin')",
       )
-      .bind(hash, hash),
+      .bind(hash),
     db.prepare(
       "INSERT INTO artists (id, name, owner_id) VALUES ('art_bench', 'Bench Artist', 'usr_admin')",
     ),
-  ]);
-  const statements: D1PreparedStatement[] = [];
+    db.prepare("INSERT INTO rights_holders (id, name) VALUES ('rh_bench', 'Bench Label')"),
+  ];
+  for (const [i, id] of listenerIds.entries()) {
+    statements.push(
+      db
+        .prepare(
+          "INSERT INTO users (id, email, display_name, password_hash, role) VALUES (?, ?, 'Fan', ?, 'listener')",
+        )
+        .bind(id, `fan${i}@bench.local`, hash),
+      db
+        .prepare(
+          "INSERT INTO sessions (id, user_id, name, user_agent, expires_at) VALUES (?, ?, 'bench', 'bench', ?)",
+        )
+        .bind(`ses_${id}`, id, Date.now() + 24 * 3600_000),
+    );
+  }
   for (const id of ["trk_hot", ...manyIds]) {
     statements.push(
       db
@@ -122,15 +164,20 @@ async function seed(persistTo: string) {
           "INSERT INTO tracks (id, title, artist_id, owner_id, visibility, status) VALUES (?, ?, 'art_bench', 'usr_admin', 'public', 'ready')",
         )
         .bind(id, id),
+      db
+        .prepare(
+          "INSERT INTO track_rights (id, track_id, territory, right_type, holder_id, share) VALUES (?, ?, 'WW', 'stream', 'rh_bench', 1)",
+        )
+        .bind(`rt_${id}`, id),
     );
   }
   for (const p of [...hot.playbacks, ...manyCold.playbacks, ...manyWarm.playbacks]) {
     statements.push(
       db
         .prepare(
-          "INSERT INTO playbacks (id, user_id, track_id, territory, plan, shard, created_at, expires_at) VALUES (?, 'usr_fan', ?, 'DE', 'free', ?, ?, ?)",
+          "INSERT INTO playbacks (id, user_id, track_id, territory, plan, shard, created_at, expires_at) VALUES (?, ?, ?, 'DE', 'free', ?, ?, ?)",
         )
-        .bind(p.id, p.trackId, p.shard, p.grantedAt, Date.now() + 3600_000),
+        .bind(p.id, p.userId, p.trackId, p.shard, p.grantedAt, p.grantedAt + 3 * 3600_000),
     );
   }
   for (let i = 0; i < statements.length; i += 50) await db.batch(statements.slice(i, i + 50));
@@ -147,6 +194,26 @@ async function login(email: string): Promise<string> {
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
+/** Each listener's access token, signed as the api signs them (logging 600 in costs PBKDF2). */
+async function listenerTokens(): Promise<Map<string, string>> {
+  return new Map(
+    await Promise.all(
+      listenerIds.map(
+        async (id) =>
+          [
+            id,
+            await signAccessToken(
+              { userId: id, sessionId: `ses_${id}`, role: "listener" },
+              jwtKeys,
+              jwtKid,
+              3600,
+            ),
+          ] as const,
+      ),
+    ),
+  );
+}
+
 function eventsOf(p: Playback) {
   return Array.from({ length: p.events }, (_, i) => ({
     eventId: crypto.randomUUID(),
@@ -160,25 +227,22 @@ function eventsOf(p: Playback) {
   }));
 }
 
+type Batch = { userId: string; events: unknown[] };
+
 /**
- * Each client owns some playbacks and sends their events in order, in batches of 50 made
- * of up to 10 events from each of several playbacks.
+ * One listener's events in order, in batches of up to 50 (several of their playbacks, one
+ * after another, as a player sends them after being offline).
  */
-function batchesOf(playbacks: Playback[]) {
-  const queues = playbacks.map(eventsOf);
-  const batches: unknown[][] = [];
-  let batch: unknown[] = [];
-  while (queues.some((q) => q.length)) {
-    for (const queue of queues) {
-      if (!queue.length) continue;
-      batch.push(...queue.splice(0, Math.min(EVENTS_PER_PLAYBACK_PER_BATCH, BATCH - batch.length)));
-      if (batch.length === BATCH) {
-        batches.push(batch);
-        batch = [];
-      }
+function batchesOf(playbacks: Playback[]): Batch[] {
+  const byListener = new Map<string, Playback[]>();
+  for (const p of playbacks) byListener.set(p.userId, [...(byListener.get(p.userId) ?? []), p]);
+  const batches: Batch[] = [];
+  for (const [userId, mine] of byListener) {
+    const events = mine.sort((a, b) => a.grantedAt - b.grantedAt).flatMap(eventsOf);
+    for (let i = 0; i < events.length; i += BATCH) {
+      batches.push({ userId, events: events.slice(i, i + BATCH) });
     }
   }
-  if (batch.length) batches.push(batch);
   return batches;
 }
 
@@ -199,18 +263,19 @@ async function send(token: string, events: unknown[]): Promise<Outcome> {
   return (await res.json()) as Outcome;
 }
 
-async function run(s: Scenario, fan: string, admin: string, played: Playback[]) {
+async function run(s: Scenario, tokens: Map<string, string>, admin: string, played: Playback[]) {
+  const sent = batchesOf(s.playbacks);
   const perClient = Array.from({ length: CLIENTS }, (_, c) =>
-    batchesOf(s.playbacks.filter((_, i) => i % CLIENTS === c)),
+    sent.filter((_, i) => i % CLIENTS === c),
   );
-  const sent = perClient.flat();
-  const events = sent.reduce((n, b) => n + b.length, 0);
+  const events = sent.reduce((n, b) => n + b.events.length, 0);
   const totals = { accepted: 0, duplicates: 0, rejected: 0, codes: new Set<string>() };
+  const tokenOf = (b: Batch) => tokens.get(b.userId) ?? "";
   const started = performance.now();
   await Promise.all(
     perClient.map(async (batches) => {
       for (const batch of batches) {
-        const outcome = await send(fan, batch);
+        const outcome = await send(tokenOf(batch), batch.events);
         totals.accepted += outcome.accepted;
         totals.duplicates += outcome.duplicates;
         totals.rejected += outcome.rejected;
@@ -224,8 +289,9 @@ async function run(s: Scenario, fan: string, admin: string, played: Playback[]) 
   let resent = 0;
   let duplicates = 0;
   for (let i = 0; i < sent.length; i += 20) {
-    const outcome = await send(fan, sent[i] as unknown[]);
-    resent += (sent[i] as unknown[]).length;
+    const batch = sent[i] as Batch;
+    const outcome = await send(tokenOf(batch), batch.events);
+    resent += batch.events.length;
     duplicates += outcome.duplicates;
   }
 
@@ -257,6 +323,7 @@ async function run(s: Scenario, fan: string, admin: string, played: Playback[]) 
     scenario: s.name,
     events,
     batches: sent.length,
+    listeners: new Set(sent.map((b) => b.userId)).size,
     seconds,
     perSecond: events / seconds,
     ...totals,
@@ -295,20 +362,20 @@ for (const mode of MODES) {
     ? await startWorker("wrangler.toml", PORT, persistTo, "/healthz")
     : await startWorkerWithoutInspector("wrangler.toml", PORT, persistTo);
   try {
-    const fan = await login("fan@bench.local");
+    const tokens = await listenerTokens();
     const admin = await login("admin@bench.local");
     console.log(
-      `\nplays benchmark, ${mode.name}: batches of ${BATCH}, ${CLIENTS} concurrent clients, loopback`,
+      `\nplays benchmark, ${mode.name}: ${LISTENERS} listeners, one listener's events per batch (up to ${BATCH}), ${CLIENTS} concurrent clients, loopback`,
     );
     const played: Playback[] = [];
     for (const s of [hot, manyCold, manyWarm]) {
-      const r = await run(s, fan, admin, played);
+      const r = await run(s, tokens, admin, played);
       ok &&= r.exact;
       figures.push(
         `${mode.name}, ${r.scenario}: ${Math.round(r.perSecond).toLocaleString()} events/s`,
       );
       console.log(
-        `\n${r.scenario}: ${r.events.toLocaleString()} events in ${r.batches} batches, ${r.seconds.toFixed(2)} s → ${Math.round(r.perSecond).toLocaleString()} events/s`,
+        `\n${r.scenario}: ${r.events.toLocaleString()} events in ${r.batches} batches from ${r.listeners} listeners, ${r.seconds.toFixed(2)} s → ${Math.round(r.perSecond).toLocaleString()} events/s`,
       );
       console.log(
         `  accepted ${r.accepted}, duplicates ${r.duplicates}, rejected ${r.rejected}${r.codes.size ? ` (${[...r.codes].join(", ")})` : ""}`,

@@ -54,7 +54,8 @@ export async function startStack(): Promise<Stack> {
   const gate = `http://127.0.0.1:${gatePort}`;
   const playbackKeys = `PLAYBACK_KEYS={"p1":"${randomBytes(32).toString("base64url")}"}`;
   const gateEnvFile = path.join(persistTo, "gate.env");
-  writeFileSync(gateEnvFile, `${playbackKeys}\n`);
+  // Revocation records are trusted for 2 s instead of 30, so tests see refusals quickly.
+  writeFileSync(gateEnvFile, `${playbackKeys}\nGATE_REVOCATION_MEMO_SECONDS=2\n`);
   const envFile = path.join(persistTo, "test.env");
   writeFileSync(
     envFile,

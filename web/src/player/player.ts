@@ -54,6 +54,8 @@ export class Player {
   #lastEventAt = 0;
   #started = false;
   #progressTimer = 0;
+  /** When the stream last asked for a fresh grant (a token refused by the gate). */
+  #regrantedAt = 0;
   #waveform = new Waveform((fraction) => this.seek(fraction * this.duration));
   #title = h("div", { class: "now-title" }, "Nothing playing");
   #subtitle = h("div", { class: "now-subtitle" });
@@ -210,7 +212,16 @@ export class Player {
         this.#setRendition(renditionOf(level?.url[0] ?? ""));
       });
       hls.on(Hls.Events.ERROR, (_, data) => {
-        if (data.fatal) this.#fail(new Error(`The stream failed (${data.details}).`));
+        if (!data.fatal) return;
+        // The gate refused the token (expired after a long pause, or revoked when the track's
+        // rights changed): a fresh grant says whether and how the listener may go on.
+        const status = data.response?.code;
+        if ((status === 403 || status === 410) && Date.now() - this.#regrantedAt > 30_000) {
+          this.#regrantedAt = Date.now();
+          void this.#load(this.audio.currentTime);
+          return;
+        }
+        this.#fail(new Error(`The stream failed (${data.details}).`));
       });
       hls.loadSource(grant.hls);
       hls.attachMedia(this.audio);

@@ -3,16 +3,36 @@ import { h } from "../dom";
 import type { View } from "../app";
 import type { Track } from "../types";
 
+/** Streams counted but bearing no royalty, by reason. */
+type Excluded = { SELF_PLAY: number; REPEAT_CAP: number };
 type Stats = {
-  totals: { streams: number; seconds: number };
+  totals: { streams: number; seconds: number; excluded: Excluded };
   days: { day: string; territory: string; streams: number; seconds: number }[];
 };
 type Report = {
   holder: { id: string; name: string };
   currency: string;
-  rows: { title: string; territory: string; streams: number; share: number; amount: number }[];
-  totals: { streams: number; amount: number };
+  rows: {
+    title: string;
+    territory: string;
+    streams: number;
+    share: number;
+    amount: number;
+    excluded: Excluded;
+  }[];
+  totals: { streams: number; amount: number; excluded: Excluded };
 };
+
+/** Excluded streams in words ("1 own play, 2 past the daily cap"), or "" when none. */
+function excludedText(e: Excluded | undefined): string {
+  if (!e) return "";
+  return [
+    e.SELF_PLAY ? `${e.SELF_PLAY} own ${e.SELF_PLAY === 1 ? "play" : "plays"}` : "",
+    e.REPEAT_CAP ? `${e.REPEAT_CAP} past the daily repeat cap` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+}
 
 /** Streams per day as bars (SVG, no chart library). */
 function chart(days: Stats["days"]): SVGElement {
@@ -85,9 +105,25 @@ export const studio: View = async () => {
               h("strong", {}, t.title),
               h(
                 "span",
-                { class: "total", dataset: { streams: String(stats[i]?.totals.streams ?? 0) } },
+                {
+                  class: "total",
+                  dataset: {
+                    streams: String(stats[i]?.totals.streams ?? 0),
+                    excluded: String(
+                      (stats[i]?.totals.excluded.SELF_PLAY ?? 0) +
+                        (stats[i]?.totals.excluded.REPEAT_CAP ?? 0),
+                    ),
+                  },
+                },
                 ` ${stats[i]?.totals.streams ?? 0} streams`,
               ),
+              excludedText(stats[i]?.totals.excluded)
+                ? h(
+                    "span",
+                    { class: "excluded" },
+                    ` (not paid: ${excludedText(stats[i]?.totals.excluded)})`,
+                  )
+                : null,
               stats[i]?.totals.streams ? chart(stats[i].days) : null,
             ),
           ),
@@ -114,6 +150,7 @@ export const studio: View = async () => {
                       h("th", {}, "Track"),
                       h("th", {}, "Territory"),
                       h("th", {}, "Streams"),
+                      h("th", {}, "Not paid"),
                       h("th", {}, "Share"),
                       h("th", {}, `Amount (${r.currency})`),
                     ),
@@ -128,6 +165,7 @@ export const studio: View = async () => {
                         h("td", {}, row.title),
                         h("td", {}, row.territory),
                         h("td", {}, row.streams),
+                        h("td", { class: "excluded" }, excludedText(row.excluded) || "–"),
                         h("td", {}, `${Math.round(row.share * 100)} %`),
                         h("td", {}, row.amount.toFixed(4)),
                       ),
@@ -137,7 +175,10 @@ export const studio: View = async () => {
             h(
               "p",
               {},
-              `Total: ${r.totals.streams} streams, ${r.totals.amount.toFixed(4)} ${r.currency}`,
+              `Total: ${r.totals.streams} streams, ${r.totals.amount.toFixed(4)} ${r.currency}` +
+                (excludedText(r.totals.excluded)
+                  ? `; not paid: ${excludedText(r.totals.excluded)}`
+                  : ""),
             ),
           ),
         )

@@ -40,7 +40,7 @@ function playbackKeys(env: Env): { ok: true; keys: KeyRing } | { ok: false; prob
 }
 
 /** How long an isolate trusts what it read of a track's revocation record (the documented delay). */
-export const REVOCATION_MEMO_SECONDS_DEFAULT = 30;
+const REVOCATION_MEMO_SECONDS_DEFAULT = 30;
 const REVOCATION_MEMO_ENTRIES = 10_000;
 const revocations = new Map<string, { until: number; record: TokenRevocation | null }>();
 
