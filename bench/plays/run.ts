@@ -265,8 +265,10 @@ async function send(token: string, events: unknown[]): Promise<Outcome> {
 
 async function run(s: Scenario, tokens: Map<string, string>, admin: string, played: Playback[]) {
   const sent = batchesOf(s.playbacks);
+  // A listener's batches go out one after another from one client, as a player sends them.
+  const listenerIndex = new Map(listenerIds.map((id, i) => [id, i]));
   const perClient = Array.from({ length: CLIENTS }, (_, c) =>
-    sent.filter((_, i) => i % CLIENTS === c),
+    sent.filter((b) => (listenerIndex.get(b.userId) ?? 0) % CLIENTS === c),
   );
   const events = sent.reduce((n, b) => n + b.events.length, 0);
   const totals = { accepted: 0, duplicates: 0, rejected: 0, codes: new Set<string>() };
@@ -372,7 +374,7 @@ for (const mode of MODES) {
       const r = await run(s, tokens, admin, played);
       ok &&= r.exact;
       figures.push(
-        `${mode.name}, ${r.scenario}: ${Math.round(r.perSecond).toLocaleString()} events/s`,
+        `${mode.name}, ${r.scenario}: ${Math.round(r.perSecond).toLocaleString()} events/s, ${Math.round(r.batches / r.seconds)} batches/s (${(r.events / r.batches).toFixed(1)} events each)`,
       );
       console.log(
         `\n${r.scenario}: ${r.events.toLocaleString()} events in ${r.batches} batches from ${r.listeners} listeners, ${r.seconds.toFixed(2)} s → ${Math.round(r.perSecond).toLocaleString()} events/s`,

@@ -153,16 +153,27 @@ export function applyLocalMigrations(persistTo = STATE_DIR) {
   );
 }
 
-/** Polls `url` until it answers 2xx; throws after `timeoutMs` or once `abandoned()` is true. */
+/**
+ * Polls `url` until it answers 2xx; throws after `timeoutMs` or once `abandoned()` is true.
+ * A service that answers 503 naming a bad setting (a key ring that is too weak, say) will
+ * not start: that reason is thrown at once.
+ */
 export async function waitHealthy(url, { timeoutMs = 90_000, abandoned = () => false } = {}) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (abandoned()) throw new Error("stopped");
+    let misconfigured = null;
     try {
-      if ((await fetch(url)).ok) return;
+      const res = await fetch(url);
+      if (res.ok) return;
+      if (res.status === 503) {
+        const body = await res.json().catch(() => ({}));
+        misconfigured = body.code === "SERVICE_MISCONFIGURED" ? body.detail : (body.error ?? null);
+      }
     } catch {
       // not listening yet
     }
+    if (misconfigured) throw new Error(`${url} refuses to start: ${misconfigured}`);
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);

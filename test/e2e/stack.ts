@@ -86,27 +86,10 @@ export async function startStack(): Promise<Stack> {
     ],
     { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
-  // Both workers share one state folder: starting them at the same moment can hit SQLITE_BUSY.
-  await waitHealthy(`${api}/healthz`);
-  const gateWorker: ChildProcess = spawn(
-    wranglerBin(),
-    [
-      ...wranglerDevArgs({
-        config: "workers/stream-gate/wrangler.toml",
-        port: gatePort,
-        inspectorPort: await freePort(),
-        persistTo,
-        envFile: gateEnvFile,
-      }),
-      "--log-level",
-      "warn",
-    ],
-    { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
-  );
-  await waitHealthy(`${gate}/healthz`);
+  let gateWorker: ChildProcess | null = null;
   const stopGate = () => {
     try {
-      if (gateWorker.pid) process.kill(-gateWorker.pid, "SIGTERM");
+      if (gateWorker?.pid) process.kill(-gateWorker.pid, "SIGTERM");
     } catch {
       // already gone
     }
@@ -121,6 +104,36 @@ export async function startStack(): Promise<Stack> {
     }
     await exited;
   };
+  const stop = async () => {
+    stopGate();
+    await stopApi();
+    await new Promise((r) => transcoder.close(r));
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+  try {
+    // Both workers share one state folder: starting them at the same moment can hit SQLITE_BUSY.
+    await waitHealthy(`${api}/healthz`);
+    gateWorker = spawn(
+      wranglerBin(),
+      [
+        ...wranglerDevArgs({
+          config: "workers/stream-gate/wrangler.toml",
+          port: gatePort,
+          inspectorPort: await freePort(),
+          persistTo,
+          envFile: gateEnvFile,
+        }),
+        "--log-level",
+        "warn",
+      ],
+      { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    await waitHealthy(`${gate}/healthz`);
+  } catch (error) {
+    // A stack that did not come up leaves no process behind.
+    await stop();
+    throw error;
+  }
   return {
     api,
     gate,
@@ -129,11 +142,6 @@ export async function startStack(): Promise<Stack> {
       if (!setAdmin(email, true, { persistTo })) throw new Error(`no account ${email}`);
     },
     stopApi,
-    stop: async () => {
-      stopGate();
-      await stopApi();
-      await new Promise((r) => transcoder.close(r));
-      rmSync(persistTo, { recursive: true, force: true });
-    },
+    stop,
   };
 }

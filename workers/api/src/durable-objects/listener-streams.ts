@@ -63,6 +63,8 @@ export function busiestMoment(intervals: Interval[], from: number, to: number): 
  */
 export class ListenerStreams extends DurableObject<Env> {
   #sql: SqlStorage;
+  /** Whether this instance has made sure an alarm will purge old intervals. */
+  #alarmSet = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -70,45 +72,75 @@ export class ListenerStreams extends DurableObject<Env> {
     this.#sql.exec(SCHEMA);
   }
 
-  /** The event ids whose time may not accumulate; the others are recorded. */
+  /**
+   * The event ids whose time may not accumulate; the others are recorded. Three statements
+   * whatever the batch holds: the ids already known, the intervals the batch's span overlaps,
+   * and one insert of what was admitted (decided in memory, in order of end time).
+   */
   async admit(input: unknown): Promise<string[]> {
     const { limit, events } = StreamAdmissionSchema.parse(input);
+    if (events.length === 0) return [];
     const refused = this.ctx.storage.transactionSync(() => {
+      const known = new Set(
+        this.#sql
+          .exec<{ event_id: string }>(
+            "SELECT event_id FROM intervals WHERE event_id IN (SELECT value FROM json_each(?))",
+            JSON.stringify(events.map((e) => e.eventId)),
+          )
+          .toArray()
+          .map((r) => r.event_id),
+      );
+      // A second copy of an event in the batch is the first one again.
+      const fresh: typeof events = [];
+      for (const e of events) {
+        if (known.has(e.eventId)) continue;
+        known.add(e.eventId);
+        fresh.push(e);
+      }
+      fresh.sort((a, b) => a.endMs - b.endMs);
+      if (fresh.length === 0) return [];
+      const span = [
+        Math.min(...fresh.map((e) => e.startMs)),
+        Math.max(...fresh.map((e) => e.endMs)),
+      ] as const;
+      const held = this.#sql
+        .exec<Interval>(
+          "SELECT playback_id, start_ms, end_ms FROM intervals WHERE end_ms > ? AND start_ms < ?",
+          span[0],
+          span[1],
+        )
+        .toArray();
       const out: string[] = [];
-      for (const e of [...events].sort((a, b) => a.endMs - b.endMs)) {
-        const known = this.#sql
-          .exec("SELECT 1 FROM intervals WHERE event_id = ?", e.eventId)
-          .toArray().length;
-        if (known) continue;
+      const admitted: (Interval & { event_id: string })[] = [];
+      for (const e of fresh) {
         // A second of slack each side: players' timers jitter, and tracks follow each other.
         const from = e.startMs + PLAYED_TOLERANCE_MS;
         const to = e.endMs - PLAYED_TOLERANCE_MS;
-        if (to > from) {
-          const others = this.#sql
-            .exec<Interval>(
-              "SELECT playback_id, start_ms, end_ms FROM intervals WHERE end_ms > ? AND start_ms < ? AND playback_id <> ?",
-              from,
-              to,
-              e.playbackId,
-            )
-            .toArray();
-          if (busiestMoment(others, from, to) >= limit) {
-            out.push(e.eventId);
-            continue;
-          }
+        const others = held.filter(
+          (i) => i.playback_id !== e.playbackId && i.end_ms > from && i.start_ms < to,
+        );
+        if (to > from && busiestMoment(others, from, to) >= limit) {
+          out.push(e.eventId);
+          continue;
         }
+        const interval = { playback_id: e.playbackId, start_ms: e.startMs, end_ms: e.endMs };
+        held.push(interval);
+        admitted.push({ ...interval, event_id: e.eventId });
+      }
+      if (admitted.length) {
         this.#sql.exec(
-          "INSERT INTO intervals (event_id, playback_id, start_ms, end_ms) VALUES (?, ?, ?, ?)",
-          e.eventId,
-          e.playbackId,
-          e.startMs,
-          e.endMs,
+          `INSERT OR IGNORE INTO intervals (event_id, playback_id, start_ms, end_ms)
+           SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)`,
+          JSON.stringify(admitted.map((i) => [i.event_id, i.playback_id, i.start_ms, i.end_ms])),
         );
       }
       return out;
     });
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + RETENTION_MS);
+    if (!this.#alarmSet) {
+      if ((await this.ctx.storage.getAlarm()) === null) {
+        await this.ctx.storage.setAlarm(Date.now() + RETENTION_MS);
+      }
+      this.#alarmSet = true;
     }
     return refused;
   }
@@ -128,6 +160,7 @@ export class ListenerStreams extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.#alarmSet = false;
     const now = Date.now();
     this.#sql.exec("DELETE FROM intervals WHERE end_ms < ?", now - RETENTION_MS);
     const oldest = this.#sql

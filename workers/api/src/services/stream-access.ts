@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { artists, rightsHolders, trackRights, tracks } from "@edge-music/core/db/schema";
 import type { Db } from "../lib/db";
 import { rightInForce } from "./rights";
@@ -10,10 +10,35 @@ export type StreamAccess = {
   selfPlay: boolean;
 };
 
+/** What decides access to a track in one territory, whoever asks. */
+type TrackFacts = {
+  visibility: string;
+  status: string;
+  ownerId: string;
+  artistOwner: string | null;
+  /** Until when (epoch ms) a stream right covers the territory; 0 when none does. */
+  licensedUntil: number;
+  holderManagers: string[];
+};
+
+/**
+ * How long an isolate reuses what it read about a track: events keep counting at most this
+ * long after the track stopped being playable (the isolate that made the change forgets at
+ * once). Every batch of events asks, so this saves a D1 query per batch of a busy track.
+ */
+export const STREAM_ACCESS_CACHE_MS = 10_000;
+const CACHE_ENTRIES = 10_000;
+const cache = new Map<string, { until: number; facts: TrackFacts }>();
+
+/** Drops what this isolate remembers about a track (after a change of who may play it). */
+export function forgetStreamAccess(trackId: string): void {
+  for (const key of cache.keys()) if (key.endsWith(`|${trackId}`)) cache.delete(key);
+}
+
 /**
  * For each of `trackIds`, whether `userId` may stream it now in `territory` (the grant's rule:
  * ready; public ones under a stream right there; private ones only for their owner) and
- * whether such a play would be the rights side playing its own track. One D1 query.
+ * whether such a play would be the rights side playing its own track. At most one D1 query.
  */
 export async function streamAccess(
   db: Db,
@@ -22,33 +47,62 @@ export async function streamAccess(
   territory: string,
   now = Date.now(),
 ): Promise<Map<string, StreamAccess>> {
-  if (trackIds.length === 0) return new Map();
-  const rows = await db
-    .select({
-      id: tracks.id,
-      visibility: tracks.visibility,
-      status: tracks.status,
-      ownerId: tracks.ownerId,
-      artistOwner: artists.ownerId,
-      licensed: sql<number>`exists (select 1 from ${trackRights}
-        where ${trackRights.trackId} = ${tracks.id} and ${rightInForce("stream", territory, now)})`,
-      managesHolder: sql<number>`exists (select 1 from ${trackRights}
-        join ${rightsHolders} on ${rightsHolders.id} = ${trackRights.holderId}
-        where ${trackRights.trackId} = ${tracks.id} and ${rightsHolders.userId} = ${userId})`,
-    })
-    .from(tracks)
-    .innerJoin(artists, eq(artists.id, tracks.artistId))
-    .where(and(inArray(tracks.id, trackIds)));
+  const facts = new Map<string, TrackFacts>();
+  const missing: string[] = [];
+  for (const id of trackIds) {
+    const hit = cache.get(`${territory}|${id}`);
+    if (hit && hit.until > now) facts.set(id, hit.facts);
+    else missing.push(id);
+  }
+  if (missing.length) {
+    const rows = await db
+      .select({
+        id: tracks.id,
+        visibility: tracks.visibility,
+        status: tracks.status,
+        ownerId: tracks.ownerId,
+        artistOwner: artists.ownerId,
+        licensedUntil: sql<
+          number | null
+        >`(select max(coalesce(${trackRights.expiresAt}, ${Number.MAX_SAFE_INTEGER}))
+          from ${trackRights}
+          where ${trackRights.trackId} = ${tracks.id} and ${rightInForce("stream", territory, now)})`,
+        holderManagers: sql<string>`(select json_group_array(distinct ${rightsHolders.userId})
+          from ${trackRights} join ${rightsHolders} on ${rightsHolders.id} = ${trackRights.holderId}
+          where ${trackRights.trackId} = ${tracks.id} and ${rightsHolders.userId} is not null)`,
+      })
+      .from(tracks)
+      .innerJoin(artists, eq(artists.id, tracks.artistId))
+      .where(inArray(tracks.id, missing));
+    for (const row of rows) {
+      const read: TrackFacts = {
+        visibility: row.visibility,
+        status: row.status,
+        ownerId: row.ownerId,
+        artistOwner: row.artistOwner,
+        licensedUntil: row.licensedUntil ?? 0,
+        holderManagers: JSON.parse(row.holderManagers) as string[],
+      };
+      facts.set(row.id, read);
+      cache.delete(`${territory}|${row.id}`);
+      cache.set(`${territory}|${row.id}`, { until: now + STREAM_ACCESS_CACHE_MS, facts: read });
+    }
+    while (cache.size > CACHE_ENTRIES) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
   return new Map(
-    rows.map((t) => {
+    [...facts].map(([id, t]) => {
       const own = t.ownerId === userId;
       const visible = t.visibility !== "private" || own;
-      const licensed = t.visibility !== "public" || t.licensed === 1;
+      const licensed = t.visibility !== "public" || t.licensedUntil > now;
       return [
-        t.id,
+        id,
         {
           playable: t.status === "ready" && visible && licensed,
-          selfPlay: own || t.artistOwner === userId || t.managesHolder === 1,
+          selfPlay: own || t.artistOwner === userId || t.holderManagers.includes(userId),
         },
       ];
     }),

@@ -5,6 +5,7 @@ import type { Db } from "../lib/db";
 import { log } from "../lib/log";
 import { ApiError } from "../lib/problem";
 import { rightActive, WORLDWIDE } from "./rights";
+import { forgetStreamAccess } from "./stream-access";
 
 const WRITE_ATTEMPTS = 3;
 
@@ -25,6 +26,8 @@ export class TokenRevocations {
    * change stands, and the gate would honour older tokens until they expire.
    */
   async settle(trackId: string, now = Date.now()): Promise<void> {
+    // This isolate stops counting the track's events for those who lost it at once.
+    forgetStreamAccess(trackId);
     const record = await this.recordFor(trackId, now);
     const key = tokenRevocationKey(trackId);
     for (let attempt = 1; ; attempt++) {
