@@ -72,3 +72,11 @@ export async function openWorldwide(trackId: string, holderId = "rh_fixture") {
   await addHolder(holderId);
   await addRight(trackId, "WW", holderId, 1);
 }
+
+/** A ready public track of `artistId` that anyone may stream everywhere; its id. */
+export async function playableTrack(owner: Account, artistId: string, title: string) {
+  const id = (await createTrack(owner, artistId, { title })).id;
+  await makeReady(id);
+  await openWorldwide(id);
+  return id;
+}

@@ -14,7 +14,7 @@ import {
   createArtist,
   createTrack,
   makeReady,
-  openWorldwide,
+  playableTrack,
 } from "./catalog-fixtures";
 import { accountWithRole, callJson, type Account } from "./helpers";
 import {
@@ -31,12 +31,7 @@ const encoder = new TextEncoder();
 let artist: Account;
 let artistId: string;
 
-async function newTrack(title = "Guarded"): Promise<string> {
-  const id = (await createTrack(artist, artistId, { title })).id;
-  await makeReady(id);
-  await openWorldwide(id);
-  return id;
-}
+const newTrack = (title = "Guarded") => playableTrack(artist, artistId, title);
 
 const codes = (outcome: Outcome) => outcome.results.map((r) => r.code ?? r.status);
 

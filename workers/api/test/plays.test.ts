@@ -6,7 +6,7 @@ import {
 } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PLAY_DEDUP_WINDOW_MS } from "@edge-music/core/play-events";
-import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
+import { createArtist, playableTrack } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
 import {
   NONE_EXCLUDED,
@@ -22,12 +22,7 @@ let listener: Account;
 let artistId: string;
 
 /** A fresh ready public track that anyone may stream everywhere. */
-async function newTrack(title = "Counted"): Promise<string> {
-  const id = (await createTrack(artist, artistId, { title })).id;
-  await makeReady(id);
-  await openWorldwide(id);
-  return id;
-}
+const newTrack = (title = "Counted") => playableTrack(artist, artistId, title);
 
 beforeAll(async () => {
   artist = await accountWithRole("artist");
