@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseKeyRing } from "@edge-music/core/key-ring";
 import { signPlaybackId, verifyPlaybackId } from "@edge-music/core/play-events";
 import { verifyPlaybackToken } from "@edge-music/core/playback-token";
+import { planMaxRank, renditionById } from "@edge-music/core/renditions";
 import {
   isRevoked,
   tokenRevocationKey,
@@ -320,5 +321,31 @@ describe("streams that bear no royalty", () => {
     // Someone else's plays of the same track are theirs to count.
     expect((await playOnce(await accountWithRole("listener"), trackId)).accepted).toBe(2);
     expect((await statsOf(artist, trackId)).totals.streams).toBe(cap + 1);
+  });
+});
+
+describe("names from the request", () => {
+  it("an inherited name as rendition or event type is an invalid event, not a lookup", async () => {
+    const trackId = await newTrack("Named");
+    const fan = await accountWithRole("listener");
+    const { playbackId, grantedAt } = await grantPlayback(fan, trackId);
+    const base = new Player(playbackId, trackId, grantedAt + 1000).event("start", 0);
+    const outcome = await sendEvents(
+      fan,
+      ["__proto__", "constructor", "toString"].flatMap((name) => [
+        { ...base, eventId: crypto.randomUUID(), rendition: name },
+        { ...base, eventId: crypto.randomUUID(), type: name },
+      ]),
+    );
+    expect(codes(outcome)).toEqual(Array(6).fill("INVALID_EVENT"));
+  });
+
+  it("plans and renditions are looked up among our own entries only", () => {
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      expect(renditionById(name)).toBeUndefined();
+      // A name that is not a plan plays as Free, never as more.
+      expect(planMaxRank(name)).toBe(planMaxRank("free"));
+    }
+    expect(planMaxRank("premium")).toBeGreaterThan(planMaxRank("free"));
   });
 });
