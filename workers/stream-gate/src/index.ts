@@ -1,13 +1,9 @@
 import { KeyRingError, loadKeyRing, type KeyRing } from "@edge-music/core/key-ring";
 import { verifyPlaybackToken } from "@edge-music/core/playback-token";
-import {
-  isRevoked,
-  tokenRevocationKey,
-  TokenRevocationSchema,
-  type TokenRevocation,
-} from "@edge-music/core/token-revocation";
+import { isRevoked } from "@edge-music/core/token-revocation";
 import { CONTENT_TYPES, filterManifest, filterMasterPlaylist, parseAssetPath } from "./asset-path";
 import { parseRange } from "./range";
+import { revocationOf } from "./revocations";
 
 /**
  * The stream-gate: the hot path between players and R2. A playback token in the path
@@ -37,42 +33,6 @@ function playbackKeys(env: Env): { ok: true; keys: KeyRing } | { ok: false; prob
     if (error instanceof KeyRingError) return { ok: false, problem: error.message };
     throw error;
   }
-}
-
-/** How long an isolate trusts what it read of a track's revocation record (the documented delay). */
-const REVOCATION_MEMO_SECONDS_DEFAULT = 30;
-const REVOCATION_MEMO_ENTRIES = 10_000;
-const revocations = new Map<string, { until: number; record: TokenRevocation | null }>();
-
-/**
- * The track's token revocation record (see TokenRevocation), read from R2 at most once per
- * memo period per isolate. A record that does not parse refuses every older token: a broken
- * record must not reopen what it closed.
- */
-async function revocationOf(env: Env, trackId: string): Promise<TokenRevocation | null> {
-  const now = Date.now();
-  const memo = revocations.get(trackId);
-  if (memo && memo.until > now) return memo.record;
-  const object = await env.MEDIA.get(tokenRevocationKey(trackId));
-  let record: TokenRevocation | null = null;
-  if (object) {
-    const parsed = TokenRevocationSchema.safeParse(await object.json().catch(() => null));
-    record = parsed.success
-      ? parsed.data
-      : { version: 1, before: Number.MAX_SAFE_INTEGER, subjects: [], territories: [] };
-    if (!parsed.success) {
-      console.error(JSON.stringify({ level: "error", message: "unreadable revocation", trackId }));
-    }
-  }
-  const seconds = Number(env.GATE_REVOCATION_MEMO_SECONDS ?? REVOCATION_MEMO_SECONDS_DEFAULT);
-  revocations.delete(trackId);
-  revocations.set(trackId, { until: now + seconds * 1000, record });
-  // Oldest first out: a Map iterates in insertion order.
-  if (revocations.size > REVOCATION_MEMO_ENTRIES) {
-    const oldest = revocations.keys().next().value;
-    if (oldest !== undefined) revocations.delete(oldest);
-  }
-  return record;
 }
 
 /** The cache key of an object: shared by every listener, so it never holds the token. */

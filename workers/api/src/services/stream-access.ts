@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from "drizzle-orm";
 import { artists, rightsHolders, trackRights, tracks } from "@edge-music/core/db/schema";
+import { TtlCache } from "@edge-music/core/ttl-cache";
 import type { Db } from "../lib/db";
 import { rightInForce } from "./rights";
 
@@ -27,12 +28,11 @@ type TrackFacts = {
  * once). Every batch of events asks, so this saves a D1 query per batch of a busy track.
  */
 export const STREAM_ACCESS_CACHE_MS = 10_000;
-const CACHE_ENTRIES = 10_000;
-const cache = new Map<string, { until: number; facts: TrackFacts }>();
+const cache = new TtlCache<TrackFacts>(10_000);
 
 /** Drops what this isolate remembers about a track (after a change of who may play it). */
 export function forgetStreamAccess(trackId: string): void {
-  for (const key of cache.keys()) if (key.endsWith(`|${trackId}`)) cache.delete(key);
+  cache.forget((key) => key.endsWith(`|${trackId}`));
 }
 
 /**
@@ -50,8 +50,8 @@ export async function streamAccess(
   const facts = new Map<string, TrackFacts>();
   const missing: string[] = [];
   for (const id of trackIds) {
-    const hit = cache.get(`${territory}|${id}`);
-    if (hit && hit.until > now) facts.set(id, hit.facts);
+    const hit = cache.get(`${territory}|${id}`, now);
+    if (hit) facts.set(id, hit.value);
     else missing.push(id);
   }
   if (missing.length) {
@@ -84,13 +84,7 @@ export async function streamAccess(
         holderManagers: JSON.parse(row.holderManagers) as string[],
       };
       facts.set(row.id, read);
-      cache.delete(`${territory}|${row.id}`);
-      cache.set(`${territory}|${row.id}`, { until: now + STREAM_ACCESS_CACHE_MS, facts: read });
-    }
-    while (cache.size > CACHE_ENTRIES) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
+      cache.set(`${territory}|${row.id}`, read, STREAM_ACCESS_CACHE_MS, now);
     }
   }
   return new Map(
