@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ASSET_OUTPUT_NAMES } from "@edge-music/core/renditions";
 import { TranscodeEventSchema, type TranscodeEvent } from "@edge-music/core/transcode-contract";
+import { spawnSync } from "node:child_process";
 import { makeMusic } from "../test/media.js";
 import { startServer } from "./server.js";
 
@@ -34,6 +35,11 @@ function storage() {
   });
   return { server, objects };
 }
+
+const ffmpeg = (args: string[]) => {
+  const run = spawnSync("ffmpeg", ["-nostdin", "-loglevel", "error", ...args, "-y"]);
+  if (run.status !== 0) throw new Error(`ffmpeg failed: ${String(run.stderr)}`);
+};
 
 describe("POST /jobs", () => {
   let transcoder: Server;
@@ -152,6 +158,43 @@ describe("POST /jobs", () => {
         return readFile(file);
       },
       "UNREADABLE",
+    ],
+    [
+      "an HLS playlist naming a local file",
+      async () => Buffer.from(`#EXTM3U\n#EXTINF:2,\n${path.join(dir, "song.flac")}\n`),
+      "PLAYLIST",
+    ],
+    [
+      "a concat list",
+      async () => Buffer.from(`ffconcat version 1.0\nfile '${path.join(dir, "song.flac")}'\n`),
+      "PLAYLIST",
+    ],
+    [
+      "a picture",
+      async () => {
+        const file = path.join(dir, "picture.png");
+        ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1", file]);
+        return readFile(file);
+      },
+      "IMAGE",
+    ],
+    [
+      "a video with no sound",
+      async () => {
+        const file = path.join(dir, "silent.mp4");
+        ffmpeg(["-f", "lavfi", "-i", "testsrc=d=1:s=64x64", "-c:v", "mpeg4", file]);
+        return readFile(file);
+      },
+      "NO_AUDIO_STREAM",
+    ],
+    [
+      "audio in a container we do not take (Matroska)",
+      async () => {
+        const file = path.join(dir, "song.mka");
+        makeMusic(file, 2);
+        return readFile(file);
+      },
+      "UNSUPPORTED_FORMAT",
     ],
     [
       "a file with no audio in it",

@@ -20,6 +20,10 @@ export type TranscodeJobRequest = z.infer<typeof TranscodeJobRequestSchema>;
 
 export const REFUSAL_CODES = [
   "NOT_AUDIO",
+  "PLAYLIST",
+  "IMAGE",
+  "UNSUPPORTED_FORMAT",
+  "LENGTH_MISMATCH",
   "NO_AUDIO_STREAM",
   "UNREADABLE",
   "EMPTY",

@@ -1,4 +1,5 @@
 import { FRAGMENT_SECONDS, type Rendition } from "@edge-music/core/renditions";
+import { safeInput, safeProbeInput } from "./admission.js";
 import { waveformFilter } from "./waveform.js";
 
 /**
@@ -30,7 +31,7 @@ export function decodeArgs(source: string, pcm: PcmFormat, encoders: number): st
   ];
   // prettier-ignore
   return [
-    ...QUIET, "-progress", "pipe:1", "-stats_period", "0.5", "-i", source, "-vn", "-sn", "-dn",
+    ...QUIET, "-progress", "pipe:1", "-stats_period", "0.5", ...safeInput(source), "-vn", "-sn", "-dn",
     ...Array.from({ length: encoders }, (_, i) => copy(`pipe:${i + 3}`)).flat(),
   ];
 }
@@ -168,8 +169,7 @@ export function encodeArgs(pcm: PcmFormat, group: EncoderGroup, sourceBits: numb
 export function coverArgs(source: string, streamIndex: number, path: string): string[] {
   return [
     ...QUIET,
-    "-i",
-    source,
+    ...safeInput(source),
     "-map",
     `0:${streamIndex}`,
     "-frames:v",
@@ -189,5 +189,13 @@ export function coverArgs(source: string, streamIndex: number, path: string): st
 
 /** ffprobe as JSON: container, streams and tags. */
 export function probeArgs(source: string): string[] {
-  return ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", source];
+  return [
+    "-v",
+    "error",
+    "-print_format",
+    "json",
+    "-show_format",
+    "-show_streams",
+    ...safeProbeInput(source),
+  ];
 }

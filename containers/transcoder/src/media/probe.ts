@@ -1,12 +1,9 @@
 import { z } from "zod";
 import { probeArgs } from "./ffmpeg-args.js";
 import { runProcess } from "../run-process.js";
+import { probeRefusal, readHead, sniffRefusal, type InputRefusal } from "./admission.js";
 
-/** Why an input was refused, in words an uploader understands. */
-export type InputRefusal = {
-  code: "NOT_AUDIO" | "NO_AUDIO_STREAM" | "UNREADABLE" | "EMPTY" | "TOO_LONG";
-  reason: string;
-};
+export type { InputRefusal } from "./admission.js";
 
 const ProbeSchema = z.object({
   format: z
@@ -90,20 +87,14 @@ export async function probeSource(
   path: string,
   maxDurationSeconds: number,
 ): Promise<{ ok: true; source: ProbedSource } | { ok: false; refusal: InputRefusal }> {
+  // Playlists, concat lists and pictures are refused by name before ffmpeg sees them.
+  const sniffed = sniffRefusal(await readHead(path));
+  if (sniffed) return { ok: false, refusal: sniffed };
   const run = await runProcess("ffprobe", probeArgs(path));
   if (!run.ok) {
-    const text = run.kind === "ffmpeg_exit" ? run.stderrTail : run.message;
-    const notMedia = /Invalid data found|could not find codec parameters|moov atom not found/i.test(
-      text,
-    );
     return {
       ok: false,
-      refusal: notMedia
-        ? { code: "NOT_AUDIO", reason: "The file is not an audio format we can read." }
-        : {
-            code: "UNREADABLE",
-            reason: "The file could not be read; it may be damaged or truncated.",
-          },
+      refusal: probeRefusal(run.kind === "ffmpeg_exit" ? run.stderrTail : run.message),
     };
   }
   const parsed = ProbeSchema.safeParse(JSON.parse(run.stdout || "{}"));
