@@ -197,6 +197,20 @@ describe("POST /jobs", () => {
       "UNSUPPORTED_FORMAT",
     ],
     [
+      "a FLAC whose header declares 10 s and which holds 60 s",
+      async () => {
+        const file = path.join(dir, "liar.flac");
+        makeMusic(file, 60);
+        const bytes = await readFile(file);
+        // STREAMINFO's total samples (36 bits from byte 21): 10 s at 44.1 kHz.
+        const lie = 441_000;
+        bytes[21] = ((bytes[21] ?? 0) & 0xf0) | Math.floor(lie / 2 ** 32);
+        bytes.writeUInt32BE(lie % 2 ** 32, 22);
+        return bytes;
+      },
+      "LENGTH_MISMATCH",
+    ],
+    [
       "a file with no audio in it",
       async () => {
         const file = path.join(dir, "empty.wav");

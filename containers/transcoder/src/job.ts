@@ -8,6 +8,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { TranscodeEvent, TranscodeJobRequest } from "@edge-music/core/transcode-contract";
 import { log } from "./log.js";
 import { transcode } from "./media/pipeline.js";
+import { decodeLimitSeconds } from "./media/ffmpeg-args.js";
 import { probeSource } from "./media/probe.js";
 
 type Emit = (event: TranscodeEvent) => void;
@@ -112,8 +113,18 @@ export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void
       return emit(fail("TRANSCODE_FAILED", outcome.failure.reason, false));
     }
     const { result } = outcome;
-    // A cut-off file still decodes, to less audio than its header promises.
+    // A cut-off file still decodes, to less audio than its header promises; a lying one
+    // holds more, and decoding stopped at the limit.
     const promised = probed.source.durationSeconds;
+    if (result.durationSeconds >= decodeLimitSeconds(promised) - 0.25) {
+      return emit(
+        fail(
+          "LENGTH_MISMATCH",
+          `The file declares ${promised.toFixed(1)} s of audio but holds more; its header does not match its contents. Export it again and upload that.`,
+          false,
+        ),
+      );
+    }
     if (result.durationSeconds < promised - Math.max(1, promised * 0.02)) {
       return emit(
         fail(

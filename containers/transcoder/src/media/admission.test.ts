@@ -52,7 +52,7 @@ describe("what ffmpeg may open", () => {
   it("every run on an upload allows only local files and our demuxers", () => {
     for (const args of [
       probeArgs("/x/source"),
-      decodeArgs("/x/source", { sampleRate: 44100, channels: 2, bits: 16 }, 2),
+      decodeArgs("/x/source", { sampleRate: 44100, channels: 2, bits: 16 }, 2, 60),
     ]) {
       expect(args.join(" ")).toContain(
         "-protocol_whitelist file -format_whitelist mp3,wav,flac,aac,mov,ogg,aiff",

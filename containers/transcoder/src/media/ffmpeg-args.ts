@@ -20,8 +20,25 @@ const pcmInput = (pcm: PcmFormat) => [
   "-f", pcmCodec(pcm)[1] as string, "-ar", String(pcm.sampleRate), "-ac", String(pcm.channels), "-i", "pipe:0",
 ];
 
-/** Decodes the first audio stream once, to PCM: one copy per encoder process. */
-export function decodeArgs(source: string, pcm: PcmFormat, encoders: number): string[] {
+/**
+ * How much audio the decoder reads at most: what the file declares plus a margin. A header
+ * can lie (a FLAC or MP3 that declares 2 minutes and holds 10): decoding stops here, and a
+ * result that reaches it is refused as a length mismatch instead of running on.
+ */
+export function decodeLimitSeconds(declaredSeconds: number): number {
+  return declaredSeconds + Math.max(5, declaredSeconds * 0.02);
+}
+
+/**
+ * Decodes the first audio stream once, to PCM: one copy per encoder process, at most
+ * `maxSeconds` of it.
+ */
+export function decodeArgs(
+  source: string,
+  pcm: PcmFormat,
+  encoders: number,
+  maxSeconds: number,
+): string[] {
   const [codec, format] = pcmCodec(pcm) as [string, string];
   // One decode, one PCM copy per encoder on fds 3, 4, ...; progress as key=value on stdout.
   // prettier-ignore
@@ -31,7 +48,8 @@ export function decodeArgs(source: string, pcm: PcmFormat, encoders: number): st
   ];
   // prettier-ignore
   return [
-    ...QUIET, "-progress", "pipe:1", "-stats_period", "0.5", ...safeInput(source), "-vn", "-sn", "-dn",
+    ...QUIET, "-progress", "pipe:1", "-stats_period", "0.5", "-t", maxSeconds.toFixed(3),
+    ...safeInput(source), "-vn", "-sn", "-dn",
     ...Array.from({ length: encoders }, (_, i) => copy(`pipe:${i + 3}`)).flat(),
   ];
 }

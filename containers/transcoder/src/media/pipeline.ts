@@ -6,6 +6,7 @@ import { startProcess, runProcess, type ProcessResult } from "../run-process.js"
 import {
   coverArgs,
   decodeArgs,
+  decodeLimitSeconds,
   encodeArgs,
   planEncoderGroups,
   type PcmFormat,
@@ -86,9 +87,13 @@ export async function transcode(
   );
   // The decoder writes straight into each encoder's stdin (fds 3, 4, ...): the PCM never
   // passes through this process.
-  const decoder = startProcess("ffmpeg", decodeArgs(sourcePath, pcm, encoders.length), {
-    extraStdio: encoders.map((e) => e.child.stdin),
-  });
+  const decoder = startProcess(
+    "ffmpeg",
+    decodeArgs(sourcePath, pcm, encoders.length, decodeLimitSeconds(source.durationSeconds)),
+    {
+      extraStdio: encoders.map((e) => e.child.stdin),
+    },
+  );
   // Our copies of the encoders' stdin must close, or they never see the end of the stream.
   for (const e of encoders) e.child.stdin.destroy();
   const analysisIndex = groups.findIndex((g) => g.analysis);
