@@ -27,11 +27,13 @@ async function download(
   declaredBytes: number,
   to: string,
   emit: Emit,
+  signal: AbortSignal,
 ): Promise<Failure | null> {
   let res: Response;
   try {
-    res = await fetch(url);
+    res = await fetch(url, { signal });
   } catch (error) {
+    signal.throwIfAborted();
     return fail("SOURCE_UNAVAILABLE", `The upload could not be fetched: ${String(error)}`, true);
   }
   if (!res.ok || !res.body) {
@@ -60,8 +62,10 @@ async function download(
       Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
       meter,
       createWriteStream(to),
+      { signal },
     );
   } catch (error) {
+    signal.throwIfAborted();
     return fail(
       "SOURCE_UNAVAILABLE",
       `The upload could not be read in full: ${String(error)}`,
@@ -72,45 +76,89 @@ async function download(
 }
 
 /** PUTs one output file to its presigned URL, streamed from disk. */
-async function upload(file: string, url: string, contentType: string): Promise<boolean> {
+async function upload(
+  file: string,
+  url: string,
+  contentType: string,
+  signal: AbortSignal,
+): Promise<boolean> {
   const { size } = await stat(file);
-  const res = await fetch(url, {
-    method: "PUT",
-    headers: { "Content-Type": contentType, "Content-Length": String(size) },
-    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-    duplex: "half",
-  } as RequestInit);
-  await res.arrayBuffer();
-  return res.ok;
+  try {
+    const res = await fetch(url, {
+      method: "PUT",
+      headers: { "Content-Type": contentType, "Content-Length": String(size) },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: "half",
+      signal,
+    } as RequestInit);
+    await res.arrayBuffer();
+    return res.ok;
+  } catch (error) {
+    signal.throwIfAborted();
+    log("warn", "output upload failed", { error: String(error) });
+    return false;
+  }
 }
 
-/** Runs one job end to end, reporting progress through `emit`; the last event is the result. */
-export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void> {
+/**
+ * The most a job may run, wall clock (documented in the README): two minutes plus an eighth of
+ * the audio's length (8x realtime at worst), never more than 18 minutes, so a job always ends
+ * before the api's 20-minute lease on it runs out. A job past it is stopped and retried.
+ */
+export function jobTimeLimitMs(audioSeconds: number): number {
+  return Math.round(Math.min(18 * 60_000, 120_000 + (audioSeconds * 1000) / 8));
+}
+
+/**
+ * Runs one job end to end, reporting progress through `emit`; the last event is the result.
+ * `signal` aborts it (the caller went away or cancelled): its processes are killed at once,
+ * its scratch folder removed, and nothing more is emitted.
+ */
+export async function runJob(
+  job: TranscodeJobRequest,
+  emit: Emit,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), `job-${job.jobId.replace(/[^\w-]/g, "")}-`));
   const started = Date.now();
+  // Until the audio's length is known, the limit of the shortest job; then its own.
+  let deadline = AbortSignal.timeout(jobTimeLimitMs(0));
+  const stop = () => AbortSignal.any([signal, deadline]);
   try {
     const sourcePath = path.join(work, "source");
-    const downloadFailure = await download(job.source.url, job.source.sizeBytes, sourcePath, emit);
+    const downloadFailure = await download(
+      job.source.url,
+      job.source.sizeBytes,
+      sourcePath,
+      emit,
+      stop(),
+    );
     if (downloadFailure) return emit(downloadFailure);
     emit({ type: "progress", stage: "probing", percent: 0 });
-    const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds);
+    const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds, stop());
     if (!probed.ok) return emit(fail(probed.refusal.code, probed.refusal.reason, false));
-    const out = path.join(work, "out");
-    const outcome = await transcode(sourcePath, probed.source, out, (stage, percent) =>
-      emit({ type: "progress", stage, percent }),
+    deadline = AbortSignal.timeout(
+      jobTimeLimitMs(probed.source.durationSeconds) - (Date.now() - started),
     );
+    const out = path.join(work, "out");
+    const outcome = await transcode(
+      sourcePath,
+      probed.source,
+      out,
+      (stage, percent) => emit({ type: "progress", stage, percent }),
+      undefined,
+      stop(),
+    );
+    stop().throwIfAborted();
     if (!outcome.ok) {
-      const detail = outcome.failure.detail;
+      const { detail, ...failure } = outcome.failure;
       log("warn", "transcode failed", {
         jobId: job.jobId,
-        exitCode: detail.ok ? null : detail.kind === "ffmpeg_exit" ? detail.exitCode : null,
-        stderrTail: detail.ok
-          ? ""
-          : detail.kind === "ffmpeg_exit"
-            ? detail.stderrTail.slice(-500)
-            : detail.message,
+        code: failure.code,
+        retryable: failure.retryable,
+        stderrTail: "stderrTail" in detail ? detail.stderrTail.slice(-500) : "",
       });
-      return emit(fail("TRANSCODE_FAILED", outcome.failure.reason, false));
+      return emit(failure);
     }
     const { result } = outcome;
     // A cut-off file still decodes, to less audio than its header promises; a lying one
@@ -152,6 +200,7 @@ export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void
         path.join(out, file.name),
         outputs.get(file.name) ?? "",
         file.contentType,
+        stop(),
       );
       if (!ok) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${file.name} failed.`, true));
       emit({
@@ -177,6 +226,12 @@ export async function runJob(job: TranscodeJobRequest, emit: Emit): Promise<void
         files: result.files.map((f) => f.name),
       },
     });
+  } catch (error) {
+    if (!deadline.aborted || signal.aborted) throw error;
+    log("warn", "job timed out", { jobId: job.jobId, seconds: (Date.now() - started) / 1000 });
+    emit(
+      fail("TIMED_OUT", "The job took longer than its time limit; it will be tried again.", true),
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -132,9 +132,21 @@ export function createHandler(config: ServerConfig) {
     // NDJSON: progress lines while working, then one result line.
     res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" });
     const emit = (event: TranscodeEvent) => res.write(`${JSON.stringify(event)}\n`);
+    // The caller gone (the consumer cancelled the upload, or died): the job stops at once,
+    // its ffmpeg processes killed and its scratch folder removed.
+    const gone = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort(new Error("caller went away"));
+    });
     try {
-      await jobs.run(() => runJob(parsed.data, emit));
+      await jobs.run(async () => {
+        if (!gone.signal.aborted) await runJob(parsed.data, emit, gone.signal);
+      });
     } catch (error) {
+      if (gone.signal.aborted) {
+        log("info", "job stopped: its caller went away", { jobId: parsed.data.jobId });
+        return;
+      }
       log("error", "job crashed", { jobId: parsed.data.jobId, error: String(error) });
       emit({
         type: "failed",

@@ -20,6 +20,7 @@ import {
   mediaPlaylist,
   type RenditionOutput,
 } from "./manifests.js";
+import { classifyFailure, type JobFailure } from "./failures.js";
 import type { ProbedSource } from "./probe.js";
 import { waveformFromLevels } from "./waveform.js";
 
@@ -42,7 +43,7 @@ export type TranscodeResult = {
   files: { name: string; contentType: string }[];
 };
 
-export type TranscodeFailure = { code: "TRANSCODE_FAILED"; reason: string; detail: ProcessResult };
+export type TranscodeFailure = JobFailure & { detail: ProcessResult };
 
 export type Progress = (stage: "transcoding" | "packaging", percent: number) => void;
 
@@ -66,6 +67,7 @@ export async function transcode(
   outDir: string,
   onProgress: Progress = () => undefined,
   workers = availableParallelism(),
+  signal?: AbortSignal,
 ): Promise<{ ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure }> {
   const pcm: PcmFormat = {
     sampleRate: source.sampleRate,
@@ -82,8 +84,9 @@ export async function transcode(
     (r) => path.join(outDir, ASSET_FILES.media(r.id)),
     { fingerprintPath, waveformLevelsPath },
   );
+  const options = signal ? { signal } : {};
   const encoders = groups.map((group) =>
-    startProcess("ffmpeg", encodeArgs(pcm, group, source.bitsPerSample)),
+    startProcess("ffmpeg", encodeArgs(pcm, group, source.bitsPerSample), options),
   );
   // The decoder writes straight into each encoder's stdin (fds 3, 4, ...): the PCM never
   // passes through this process.
@@ -91,6 +94,7 @@ export async function transcode(
     "ffmpeg",
     decodeArgs(sourcePath, pcm, encoders.length, decodeLimitSeconds(source.durationSeconds)),
     {
+      ...options,
       extraStdio: encoders.map((e) => e.child.stdin),
     },
   );
@@ -110,18 +114,23 @@ export async function transcode(
     }
   });
 
-  const results = await Promise.all([decoder.done, ...encoders.map((c) => c.done)]);
-  const failed = results.find((r) => !r.ok);
-  if (failed) {
-    for (const c of [decoder, ...encoders]) c.child.kill("SIGKILL");
-    return {
-      ok: false,
-      failure: {
-        code: "TRANSCODE_FAILED",
-        reason: "The audio could not be transcoded.",
-        detail: failed,
-      },
-    };
+  // The first process to fail takes the others down; its failure is the one that explains
+  // (the others then end on a broken pipe or our SIGKILL, which says nothing).
+  const all = [decoder, ...encoders];
+  let firstFailure: Exclude<ProcessResult, { ok: true }> | null = null;
+  const results = await Promise.all(
+    all.map((c) =>
+      c.done.then((r) => {
+        if (!r.ok && !firstFailure) {
+          firstFailure = r;
+          for (const other of all) other.child.kill("SIGKILL");
+        }
+        return r;
+      }),
+    ),
+  );
+  if (firstFailure) {
+    return { ok: false, failure: { ...classifyFailure(firstFailure), detail: firstFailure } };
   }
 
   onProgress("packaging", 99);
@@ -132,8 +141,10 @@ export async function transcode(
     return {
       ok: false,
       failure: {
+        type: "failed",
         code: "TRANSCODE_FAILED",
         reason: "Loudness could not be measured.",
+        retryable: true,
         detail: analysisResult,
       },
     };
@@ -170,6 +181,7 @@ export async function transcode(
     const cover = await runProcess(
       "ffmpeg",
       coverArgs(sourcePath, source.coverStreamIndex, path.join(outDir, ASSET_FILES.cover)),
+      options,
     );
     // A broken picture loses the cover, not the track.
     if (cover.ok) add(ASSET_FILES.cover);

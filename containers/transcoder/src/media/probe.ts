@@ -86,16 +86,16 @@ function pickTags(...sources: (Record<string, string> | undefined)[]): SourceTag
 export async function probeSource(
   path: string,
   maxDurationSeconds: number,
+  signal?: AbortSignal,
 ): Promise<{ ok: true; source: ProbedSource } | { ok: false; refusal: InputRefusal }> {
   // Playlists, concat lists and pictures are refused by name before ffmpeg sees them.
   const sniffed = sniffRefusal(await readHead(path));
   if (sniffed) return { ok: false, refusal: sniffed };
-  const run = await runProcess("ffprobe", probeArgs(path));
+  const run = await runProcess("ffprobe", probeArgs(path), signal ? { signal } : {});
+  // Stopped by us (the job ended): there is no verdict on the file.
+  signal?.throwIfAborted();
   if (!run.ok) {
-    return {
-      ok: false,
-      refusal: probeRefusal(run.kind === "ffmpeg_exit" ? run.stderrTail : run.message),
-    };
+    return { ok: false, refusal: probeRefusal("stderrTail" in run ? run.stderrTail : run.message) };
   }
   const parsed = ProbeSchema.safeParse(JSON.parse(run.stdout || "{}"));
   if (!parsed.success)
