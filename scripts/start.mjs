@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import net from "node:net";
 import path from "node:path";
 import { setAdmin } from "./lib/admin.mjs";
+import { supervise } from "./lib/supervise.mjs";
 import { DEMO_ACCOUNTS, seedDemo } from "./lib/demo-catalog.mjs";
 import {
   ROOT,
@@ -70,60 +71,48 @@ async function refuseIfRunning() {
   }
 }
 
-const children = [];
+const services = [];
 let stopping = false;
 
+/**
+ * Starts a service under supervision: its output prefixed with its name, and started again
+ * if it dies (the others keep serving). Ctrl-C stops them all.
+ */
 function run(name, command, args, env) {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const prefix = (stream, out) => {
-    let buffered = "";
-    stream.on("data", (chunk) => {
-      buffered += chunk;
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) if (line.trim()) out.write(`[${name}] ${line}\n`);
-    });
-  };
-  prefix(child.stdout, process.stdout);
-  prefix(child.stderr, process.stderr);
-  child.on("exit", (code, signal) => {
-    if (!stopping) {
-      console.error(`[${name}] exited (${signal ?? code}); stopping everything.`);
-      void shutdown(1);
-    }
-  });
-  children.push(child);
-  return child;
+  const service = supervise(
+    name,
+    () => {
+      const child = spawn(command, args, {
+        cwd: ROOT,
+        env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const prefix = (stream, out) => {
+        let buffered = "";
+        stream.on("data", (chunk) => {
+          buffered += chunk;
+          const lines = buffered.split("\n");
+          buffered = lines.pop() ?? "";
+          for (const line of lines) if (line.trim()) out.write(`[${name}] ${line}\n`);
+        });
+      };
+      prefix(child.stdout, process.stdout);
+      prefix(child.stderr, process.stderr);
+      return child;
+    },
+    { log: (message) => console.error(message) },
+  );
+  services.push(service);
+  return service;
 }
 
-/** Stops every child's whole process group (wrangler starts workerd beneath it). */
+/** Stops every service's whole process group (wrangler starts workerd beneath it). */
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
   console.log("\nStopping the api, stream-gate and transcoder…");
-  const signalAll = (signal) => {
-    for (const child of children) {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // already gone
-      }
-    }
-  };
-  signalAll("SIGTERM");
-  const deadline = Date.now() + 5000;
-  while (
-    Date.now() < deadline &&
-    children.some((c) => c.exitCode === null && c.signalCode === null)
-  ) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  signalAll("SIGKILL");
+  await Promise.all(services.map((s) => s.stop()));
   rmSync(PID_FILE, { force: true });
   process.exit(code);
 }

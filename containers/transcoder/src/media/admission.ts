@@ -53,7 +53,7 @@ export function safeProbeInput(path: string): string[] {
 
 const startsWith = (head: Uint8Array, ...bytes: number[]) => bytes.every((b, i) => head[i] === b);
 const text = (head: Uint8Array) =>
-  new TextDecoder("utf-8", { fatal: false })
+  new TextDecoder()
     .decode(head)
     .replace(/^\uFEFF/, "")
     .trimStart();
