@@ -212,6 +212,48 @@ describe("ingest, end to end", () => {
     expect(new Set(results.map((r) => r.trackId)).size).toBe(20);
   });
 
+  it("stops a job whose upload is cancelled while it is processed: its ffmpeg processes end within 2 s", async () => {
+    const file = path.join(dir, "cancelled.flac");
+    makeMusic(file, 240, { tags: { title: "Cancelled Midway" } });
+    const bytes = await readFile(file);
+    const created = await api<{
+      uploadId: string;
+      putUrl: string;
+      headers: Record<string, string>;
+    }>(
+      "POST",
+      "/v1/uploads",
+      { filename: "cancelled.flac", contentType: "audio/flac", size: bytes.length },
+      201,
+    );
+    await fetch(created.putUrl, { method: "PUT", headers: created.headers, body: bytes });
+    await api("POST", `/v1/uploads/${created.uploadId}/complete`, undefined, 202);
+    const jobProcesses = () =>
+      spawnSync("pgrep", ["-f", `ffmpeg.*job-${created.uploadId}-`], { encoding: "utf8" })
+        .stdout.split("\n")
+        .filter(Boolean);
+    const deadline = Date.now() + 60_000;
+    while (jobProcesses().length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(jobProcesses().length).toBeGreaterThan(0);
+    const cancelledAt = Date.now();
+    await api("DELETE", `/v1/uploads/${created.uploadId}`, undefined, 204);
+    while (jobProcesses().length > 0 && Date.now() - cancelledAt < 5000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(jobProcesses()).toEqual([]);
+    expect(Date.now() - cancelledAt).toBeLessThan(2000);
+    await api("GET", `/v1/uploads/${created.uploadId}`, undefined, 404);
+    // Nothing was published from it (the orphan check below also finds none of its objects).
+    await new Promise((r) => setTimeout(r, 1500));
+    const found = await api<{ items: unknown[] }>(
+      "GET",
+      "/v1/search?q=Cancelled+Midway&type=track",
+    );
+    expect(found.items).toEqual([]);
+  });
+
   it("stored measured, well-formed assets and left nothing orphaned", async () => {
     await stack.stopApi();
     const proxy = await getPlatformProxy<{ DB: D1Database; MEDIA: R2Bucket }>({

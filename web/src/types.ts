@@ -35,7 +35,7 @@ export type Upload = {
   id: string;
   filename: string;
   state: "awaiting_upload" | "queued" | "processing" | "ready" | "failed";
-  progress: { stage: string | null; percent: number };
+  progress: { stage: string | null; percent: number; attempt: number; maxAttempts: number };
   failure: { code: string; reason: string } | null;
   trackId: string | null;
   duplicateOf: string | null;

@@ -232,6 +232,36 @@ describe("POST /jobs", () => {
     60_000,
   );
 
+  it("skips a cover above the pixel limit instead of decoding it, and keeps the track", async () => {
+    const picture = path.join(dir, "huge.png");
+    ffmpeg(["-f", "lavfi", "-i", "color=c=blue:s=6000x5000", "-frames:v", "1", picture]);
+    const file = path.join(dir, "huge-cover.mp3");
+    ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=d=3",
+      "-i",
+      picture,
+      "-map",
+      "0:a",
+      "-map",
+      "1:v",
+      "-c:a",
+      "libmp3lame",
+      "-c:v",
+      "copy",
+      "-disposition:v",
+      "attached_pic",
+      "-id3v2_version",
+      "3",
+      file,
+    ]);
+    const { result } = await submit("uploads/hugecover", await readFile(file));
+    expect(result.type, JSON.stringify(result)).toBe("done");
+    if (result.type === "done") expect(result.result.files).not.toContain("cover.jpg");
+  }, 60_000);
+
   it("refuses audio longer than the limit", async () => {
     const file = path.join(dir, "long.flac");
     makeMusic(file, 8);

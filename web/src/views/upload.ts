@@ -127,7 +127,12 @@ function uploadRow(app: App, file: File, visibility: string): HTMLElement {
         const u = await api.get<Upload>(`/v1/uploads/${uploadId}`);
         row.dataset["state"] = u.state;
         bar.value = u.state === "ready" ? 100 : u.progress.percent;
-        status.textContent = `${STAGES.get(u.state) ?? u.state}${u.progress.stage && u.state === "processing" ? `: ${u.progress.stage}` : ""} ${u.state === "processing" ? `${u.progress.percent}%` : ""}`;
+        // A retried job says which attempt this is, and why the last one did not finish.
+        const retry =
+          u.progress.attempt > 1 && u.state !== "failed"
+            ? ` (attempt ${u.progress.attempt} of ${u.progress.maxAttempts}${u.failure ? `; last time: ${u.failure.reason}` : ""})`
+            : "";
+        status.textContent = `${STAGES.get(u.state) ?? u.state}${u.progress.stage && u.state === "processing" ? `: ${u.progress.stage}` : ""} ${u.state === "processing" ? `${u.progress.percent}%` : ""}${retry}`;
         if (u.state === "failed") return fail(`Failed: ${u.failure?.reason ?? "unknown reason"}`);
         if (u.state === "ready") {
           cancel.remove();

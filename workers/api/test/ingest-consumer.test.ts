@@ -146,3 +146,76 @@ describe("upload cleanup cron", () => {
     expect(await env.MEDIA.head(abandoned.key)).not.toBeNull();
   });
 });
+
+describe("publishing", () => {
+  /** A finished transcode's result, as the transcoder reports it. */
+  const result = {
+    durationSeconds: 30,
+    renditions: [
+      {
+        id: "aac_64",
+        codecs: "mp4a.40.2",
+        bandwidth: 70_000,
+        averageBandwidth: 66_000,
+        sizeBytes: 250_000,
+        fragments: 5,
+      },
+    ],
+    loudness: { integratedLufs: -12, lraLu: 5, truePeakDbfs: -1, gainDb: -2 },
+    waveform: { samplesPerPixel: 2205, sampleRate: 44_100, length: 600 },
+    fingerprint: "AQAAfingerprint",
+    tags: { title: "Guarded" },
+    files: ["master.m3u8"],
+  };
+
+  /** IngestService's publish step on its own (what a consumer runs after a transcode). */
+  const publish = (upload: unknown, leaseUntil: number, trackId: string) =>
+    (Reflect.get(services().ingest, "publish") as (...args: unknown[]) => Promise<void>).call(
+      services().ingest,
+      upload,
+      leaseUntil,
+      trackId,
+      `av_${trackId}`,
+      result,
+    );
+
+  it("applies only while the consumer's lease holds: a cancelled upload or a lost lease adds nothing", async () => {
+    const leaseUntil = Date.now() + 600_000;
+    const cancelled = await seedUpload("processing", { leaseUntil });
+    const lost = await seedUpload("processing", { leaseUntil: leaseUntil + 1 });
+    const upload = async (id: string) =>
+      env.DB.prepare("SELECT * FROM uploads WHERE id = ?").bind(id).first();
+    const cancelledRow = {
+      ...(await upload(cancelled.id)),
+      id: cancelled.id,
+      userId: (await upload(cancelled.id))?.["user_id"],
+      artistId: null,
+      albumId: null,
+      visibility: "private",
+      title: null,
+      filename: "a.flac",
+    };
+    await env.DB.prepare("DELETE FROM uploads WHERE id = ?").bind(cancelled.id).run();
+    await expect(publish(cancelledRow, leaseUntil, "trk_cancelled")).rejects.toThrow();
+    const lostRow = { ...cancelledRow, id: lost.id, userId: (await upload(lost.id))?.["user_id"] };
+    await expect(publish(lostRow, leaseUntil, "trk_lost")).rejects.toThrow();
+    const tracks = await env.DB.prepare(
+      "SELECT count(*) AS n FROM tracks WHERE id IN ('trk_cancelled', 'trk_lost')",
+    ).first<{ n: number }>();
+    expect(tracks?.n).toBe(0);
+    expect(
+      (await env.DB.prepare("SELECT count(*) AS n FROM lease_checks").first<{ n: number }>())?.n,
+    ).toBe(0);
+    // With the lease, the same publish goes through, and leaves no guard row behind.
+    const held = await seedUpload("processing", { leaseUntil });
+    await publish(
+      { ...lostRow, id: held.id, userId: (await upload(held.id))?.["user_id"] },
+      leaseUntil,
+      "trk_held",
+    );
+    expect(await row(held.id)).toMatchObject({ state: "ready" });
+    expect(
+      (await env.DB.prepare("SELECT count(*) AS n FROM lease_checks").first<{ n: number }>())?.n,
+    ).toBe(0);
+  });
+});

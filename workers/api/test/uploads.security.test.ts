@@ -105,23 +105,32 @@ describe("an upload URL used after its upload ended", () => {
     expect(seen).toMatchObject({ state: "failed", failure: { code: "NOT_AUDIO" } });
   });
 
-  it("a cancel that loses the race to the consumer sweeps nothing the job needs", async () => {
+  it("a cancel while processing removes the row and sweeps the source; a published one stays", async () => {
     const upload = await created(uploader);
     expect((await put(upload)).status).toBe(200);
     await callJson("POST", `/v1/uploads/${upload.uploadId}/complete`, 202, {
       token: uploader.accessToken,
     });
-    // The consumer took the job between the cancel's read and its write.
-    await env.DB.prepare("UPDATE uploads SET state = 'processing' WHERE id = ?")
-      .bind(upload.uploadId)
+    // The consumer has taken the job (its next progress write will find the row gone).
+    await env.DB.prepare("UPDATE uploads SET state = 'processing', lease_until = ? WHERE id = ?")
+      .bind(Date.now() + 600_000, upload.uploadId)
+      .run();
+    expect(
+      (await call("DELETE", `/v1/uploads/${upload.uploadId}`, { token: uploader.accessToken }))
+        .status,
+    ).toBe(204);
+    expect(await sweep(keyOf(uploader, upload))).not.toBeNull();
+    expect(await env.MEDIA.head(keyOf(uploader, upload))).toBeNull();
+    // Once it is a track, the track is what to delete.
+    const done = await created(uploader);
+    await env.DB.prepare("UPDATE uploads SET state = 'ready' WHERE id = ?")
+      .bind(done.uploadId)
       .run();
     await expectProblem(
-      await call("DELETE", `/v1/uploads/${upload.uploadId}`, { token: uploader.accessToken }),
+      await call("DELETE", `/v1/uploads/${done.uploadId}`, { token: uploader.accessToken }),
       409,
-      "UPLOAD_PROCESSING",
+      "UPLOAD_PUBLISHED",
     );
-    expect(await sweep(keyOf(uploader, upload))).toBeNull();
-    expect(await env.MEDIA.head(keyOf(uploader, upload))).not.toBeNull();
   });
 });
 

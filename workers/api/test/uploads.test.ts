@@ -1,5 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readConfig } from "../src/lib/config";
+import { buildServices } from "../src/services";
 import { createArtist } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, register, type Account } from "./helpers";
 
@@ -210,5 +212,37 @@ describe("uploads", () => {
       403,
       "NOT_ARTIST_OWNER",
     );
+  });
+});
+
+describe("an upload being retried", () => {
+  it("says which attempt it is on, and why the last one did not finish", async () => {
+    const owner = await register();
+    const created = await create(owner);
+    expect((await put(created.putUrl, AUDIO, created.headers)).status).toBe(200);
+    await callJson("POST", `/v1/uploads/${created.uploadId}/complete`, 202, {
+      token: owner.accessToken,
+    });
+    const view = () =>
+      callJson<{
+        state: string;
+        progress: { stage: string; attempt: number; maxAttempts: number };
+        failure: { code: string } | null;
+      }>("GET", `/v1/uploads/${created.uploadId}`, 200, { token: owner.accessToken });
+    expect((await view()).progress).toMatchObject({ attempt: 0, maxAttempts: 2 });
+    // Nothing listens at the test's TRANSCODER_URL: the attempt fails and is retried.
+    const ingest = buildServices(env, readConfig(env)).ingest;
+    expect((await ingest.process(created.uploadId)).kind).toBe("retry");
+    expect(await view()).toMatchObject({
+      state: "queued",
+      progress: { stage: "retrying", attempt: 1, maxAttempts: 2 },
+      failure: { code: "TRANSCODER_UNAVAILABLE" },
+    });
+    expect((await ingest.process(created.uploadId)).kind).toBe("failed");
+    expect(await view()).toMatchObject({
+      state: "failed",
+      progress: { attempt: 2, maxAttempts: 2 },
+      failure: { code: "TRANSCODER_UNAVAILABLE" },
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { probeArgs } from "./ffmpeg-args.js";
+import { log } from "../log.js";
 import { runProcess } from "../run-process.js";
 import { probeRefusal, readHead, sniffRefusal, type InputRefusal } from "./admission.js";
 
@@ -26,6 +27,8 @@ const ProbeSchema = z.object({
         sample_fmt: z.string().optional(),
         duration: z.string().optional(),
         disposition: z.object({ attached_pic: z.number().optional() }).optional(),
+        width: z.number().optional(),
+        height: z.number().optional(),
         tags: z.record(z.string(), z.string()).optional(),
       }),
     )
@@ -52,6 +55,12 @@ export type ProbedSource = {
   coverStreamIndex: number | null;
   tags: SourceTags;
 };
+
+/**
+ * Largest embedded cover decoded, in pixels (documented in the README): a 25-megapixel
+ * picture is already far beyond any cover; a bigger one is skipped, not decoded.
+ */
+export const COVER_MAX_PIXELS = 25_000_000;
 
 /** Highest output rate: AAC and browsers are happiest at 48 kHz and below. */
 const MAX_SAMPLE_RATE = 48_000;
@@ -127,7 +136,19 @@ export async function probeSource(
       },
     };
   }
-  const cover = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic === 1);
+  const picture = streams.find(
+    (s) => s.codec_type === "video" && s.disposition?.attached_pic === 1,
+  );
+  const pixels = (picture?.width ?? 0) * (picture?.height ?? 0);
+  const cover = picture && pixels > 0 && pixels <= COVER_MAX_PIXELS ? picture : undefined;
+  if (picture && !cover) {
+    log("warn", "cover skipped", {
+      reason: pixels > 0 ? "too many pixels" : "no dimensions",
+      width: picture.width ?? null,
+      height: picture.height ?? null,
+      maxPixels: COVER_MAX_PIXELS,
+    });
+  }
   const bits = Number(audio.bits_per_raw_sample ?? audio.bits_per_sample ?? 16) || 16;
   return {
     ok: true,

@@ -493,3 +493,13 @@ export const storageDeletions = sqliteTable("storage_deletions", {
   /** Epoch ms: the last moment a URL we signed could still write under the prefix. */
   sweepUntil: integer("sweep_until").notNull().default(0),
 });
+
+/**
+ * Never holds a row for longer than one D1 batch: a publish batch first inserts the id of the
+ * upload it publishes *as selected by its lease*, so a lost lease (another consumer, a
+ * cancelled upload) selects NULL, violates NOT NULL and rolls the whole batch back; its last
+ * statement deletes the row again.
+ */
+export const leaseChecks = sqliteTable("lease_checks", {
+  uploadId: text("upload_id").primaryKey().notNull(),
+});

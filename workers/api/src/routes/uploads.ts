@@ -13,7 +13,14 @@ const UploadSchema = z
     contentType: z.string(),
     size: z.number().int(),
     state: z.enum(UPLOAD_STATES),
-    progress: z.object({ stage: z.string().nullable(), percent: z.number().int() }),
+    progress: z.object({
+      stage: z.string().nullable(),
+      percent: z.number().int(),
+      attempt: z.number().int().openapi({
+        description: "Ingest attempts made so far; above 1 the job is being retried.",
+      }),
+      maxAttempts: z.number().int(),
+    }),
     failure: z.object({ code: z.string(), reason: z.string() }).nullable(),
     trackId: z.string().nullable(),
     duplicateOf: z.string().nullable().openapi({

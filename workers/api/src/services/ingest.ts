@@ -5,6 +5,7 @@ import {
   albums,
   artists,
   assetVersions,
+  leaseChecks,
   rightsHolders,
   trackRights,
   tracks,
@@ -94,6 +95,9 @@ export class IngestService {
     const prefix = storageKeys.assetPrefix(trackId, assetVersionId);
     let outcome: TranscodeOutcome;
     let lastProgressWrite = 0;
+    // Stops the transcoder's job (it kills its ffmpeg processes) when the upload is cancelled
+    // or the lease is lost: the progress write finds no row of ours.
+    const stop = new AbortController();
     try {
       outcome = await this.transcoder.run(
         upload,
@@ -103,13 +107,22 @@ export class IngestService {
           const now = Date.now();
           if (now - lastProgressWrite < PROGRESS_INTERVAL_MS && percent < 100) return;
           lastProgressWrite = now;
-          await this.db
+          const ours = await this.db
             .update(uploads)
             .set({ stage, percent: Math.round(percent), updatedAt: now })
-            .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil)));
+            .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil)))
+            .returning({ id: uploads.id });
+          if (ours.length === 0) stop.abort();
         },
+        stop.signal,
       );
     } catch (error) {
+      if (stop.signal.aborted) {
+        // Cancelled (or taken over): what the job wrote goes, nothing is failed or published.
+        await this.deletePrefix(prefix);
+        log("info", "ingest stopped: upload cancelled or lease lost", { uploadId });
+        return { kind: "ignored" };
+      }
       outcome = {
         ok: false,
         failure: {
@@ -216,7 +229,14 @@ export class IngestService {
     const { tags } = result;
     const owner = await this.db.select().from(users).where(eq(users.id, upload.userId)).get();
     if (!owner) throw new Error("uploader gone");
-    const queries: Query[] = [];
+    // First and last statements of the batch: it applies only while the lease is ours.
+    const queries: Query[] = [
+      this.db
+        .insert(leaseChecks)
+        .select(
+          sql`SELECT (SELECT ${uploads.id} FROM ${uploads} WHERE ${uploads.id} = ${upload.id} AND ${uploads.leaseUntil} = ${leaseUntil} AND ${uploads.state} = 'processing')`,
+        ),
+    ];
     // The artist: the one named on the upload, else the uploader's artist of the tag's name.
     let artist = upload.artistId
       ? await this.db.select().from(artists).where(eq(artists.id, upload.artistId)).get()
@@ -323,6 +343,7 @@ export class IngestService {
         .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil))),
       ...indexQueries(this.db, trackDoc(track, artist.name, albumTitle)),
       ...(await this.defaultRights(owner.id, artist.name, trackId)),
+      this.db.delete(leaseChecks).where(eq(leaseChecks.uploadId, upload.id)),
     );
     await runBatch(this.db, queries);
   }

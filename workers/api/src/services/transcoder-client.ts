@@ -45,6 +45,7 @@ export class TranscoderClient {
     prefix: string,
     urlTtlSeconds: number,
     onProgress: (stage: Progress["stage"], percent: number) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<TranscodeOutcome> {
     const storage = this.config.storage;
     const outputs: Record<string, string> = {};
@@ -80,6 +81,7 @@ export class TranscoderClient {
           "Content-Type": "application/json",
         },
         body: JSON.stringify(job),
+        ...(signal ? { signal } : {}),
       }),
       upload.id,
     );
@@ -102,6 +104,8 @@ export class TranscoderClient {
           };
         }
         await onProgress(event.stage, event.percent);
+        // Going away is what stops the transcoder's job: it kills its processes at once.
+        signal?.throwIfAborted();
       }
     }
     return unavailable("The transcoder stopped before answering.");

@@ -33,7 +33,8 @@ export type UploadView = {
   contentType: string;
   size: number;
   state: UploadState;
-  progress: { stage: string | null; percent: number };
+  /** `attempt`: ingest attempts made so far (a retry shows 2, 3, ...) of `maxAttempts`. */
+  progress: { stage: string | null; percent: number; attempt: number; maxAttempts: number };
   failure: { code: string; reason: string } | null;
   trackId: string | null;
   duplicateOf: string | null;
@@ -44,14 +45,14 @@ export type UploadView = {
 type UploadRow = typeof uploads.$inferSelect;
 const IN_FLIGHT: UploadState[] = ["awaiting_upload", "queued", "processing"];
 
-export function toUploadView(u: UploadRow): UploadView {
+export function toUploadView(u: UploadRow, maxAttempts: number): UploadView {
   return {
     id: u.id,
     filename: u.filename,
     contentType: u.contentType,
     size: u.sizeBytes,
     state: u.state,
-    progress: { stage: u.stage, percent: u.percent },
+    progress: { stage: u.stage, percent: u.percent, attempt: u.attempts, maxAttempts },
     failure: u.failureCode ? { code: u.failureCode, reason: u.failureReason ?? "" } : null,
     trackId: u.trackId,
     duplicateOf: u.duplicateOf,
@@ -167,7 +168,7 @@ export class UploadService {
   /** Checks the object arrived whole, then queues it; calling it again is harmless. */
   async complete(viewer: Viewer, id: string): Promise<UploadView> {
     const upload = await this.own(viewer, id);
-    if (upload.state !== "awaiting_upload") return toUploadView(upload);
+    if (upload.state !== "awaiting_upload") return this.view(upload);
     const object = upload.objectKey ? await this.env.MEDIA.head(upload.objectKey) : null;
     if (!object) {
       throw new ApiError(
@@ -192,11 +193,11 @@ export class UploadService {
       .returning();
     const row = queued[0];
     if (row) await this.env.INGEST_QUEUE.send({ version: 1, uploadId: id });
-    return toUploadView(row ?? (await this.own(viewer, id)));
+    return this.view(row ?? (await this.own(viewer, id)));
   }
 
   async get(viewer: Viewer, id: string): Promise<UploadView> {
-    return toUploadView(await this.own(viewer, id));
+    return this.view(await this.own(viewer, id));
   }
 
   async list(viewer: Viewer, page: PageQuery): Promise<Page<UploadView>> {
@@ -212,19 +213,21 @@ export class UploadService {
       .where(and(eq(uploads.userId, viewer.id), where))
       .orderBy(...orderBy, desc(uploads.id))
       .limit(page.limit + 1);
-    return toPage(rows, page.limit, (u) => [u.createdAt, u.id], toUploadView);
+    return toPage(
+      rows,
+      page.limit,
+      (u) => [u.createdAt, u.id],
+      (u) => this.view(u),
+    );
   }
 
-  /** Cancels an upload that is not being processed: its object and row both go. */
+  /**
+   * Cancels an upload that has not become a track: its object and row go. One being processed
+   * stops too: its consumer notices the row is gone at its next progress write (within a
+   * second), stops the transcoder's job and removes what it wrote.
+   */
   async cancel(viewer: Viewer, id: string): Promise<void> {
     const upload = await this.own(viewer, id);
-    if (upload.state === "processing") {
-      throw new ApiError(
-        409,
-        "UPLOAD_PROCESSING",
-        "The upload is being processed; cancel it once it has finished or failed.",
-      );
-    }
     if (upload.state === "ready") {
       throw new ApiError(
         409,
@@ -239,7 +242,10 @@ export class UploadService {
       this.db
         .delete(uploads)
         .where(
-          and(eq(uploads.id, id), inArray(uploads.state, ["awaiting_upload", "queued", "failed"])),
+          and(
+            eq(uploads.id, id),
+            inArray(uploads.state, ["awaiting_upload", "queued", "processing", "failed"]),
+          ),
         )
         .returning({ id: uploads.id }),
       ...(upload.objectKey
@@ -256,6 +262,10 @@ export class UploadService {
     if ((deleted as unknown[]).length > 0 && upload.objectKey) {
       await this.env.MEDIA.delete(upload.objectKey);
     }
+  }
+
+  private view(u: UploadRow): UploadView {
+    return toUploadView(u, this.config.ingest.maxAttempts);
   }
 
   /** The caller's own upload; anyone else's is 404. */
