@@ -154,6 +154,22 @@ describe("other accounts' uploads", () => {
     expect(await env.MEDIA.head(keyOf(owner, upload))).not.toBeNull();
   });
 
+  it("a presigned URL naming inherited header names as signed headers is refused", async () => {
+    const owner = await register();
+    const upload = await created(owner);
+    for (const names of ["__proto__;host", "constructor;content-length;content-type;host"]) {
+      const url = new URL(upload.putUrl);
+      url.searchParams.set("X-Amz-SignedHeaders", names);
+      const res = await SELF.fetch(url.toString(), {
+        method: "PUT",
+        headers: upload.headers,
+        body: AUDIO,
+      });
+      expect(res.status, names).toBe(403);
+    }
+    expect(await env.MEDIA.head(keyOf(owner, upload))).toBeNull();
+  });
+
   it("cannot be written through another upload's URL (the signature binds the key)", async () => {
     const owner = await register();
     const intruder = await register();
