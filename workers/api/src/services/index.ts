@@ -43,7 +43,7 @@ export function buildServices(env: Env, config: Config) {
     uploads: new UploadService(db, config, env, sweeps),
     ingest: new IngestService(db, config, env, genres, sweeps),
     sweeps,
-    playback: new PlaybackService(db, config, rights),
+    playback: new PlaybackService(db, config),
     rights,
     playlists: new PlaylistService(db, env.DB),
     likes: new LikeService(db),

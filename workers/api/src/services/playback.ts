@@ -1,5 +1,11 @@
 import { and, eq } from "drizzle-orm";
-import { assetVersions, playbacks, tracks, users } from "@edge-music/core/db/schema";
+import {
+  assetVersions,
+  playbacks,
+  tracks,
+  users,
+  type RightType,
+} from "@edge-music/core/db/schema";
 import { UNKNOWN_TERRITORY, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
 import { ASSET_FILES, planMaxRank, renditionById, type Plan } from "@edge-music/core/renditions";
@@ -9,7 +15,7 @@ import type { Db } from "../lib/db";
 import { newId } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/problem";
 import { toPublicUser, type PublicUser } from "./auth";
-import type { RightsService } from "./rights";
+import { rightUntil, untilOf } from "./rights";
 import { trackReadable } from "./visibility";
 
 /** A token outlives the track by this much, so pauses and seeks do not cut playback. */
@@ -22,7 +28,6 @@ export class PlaybackService {
   constructor(
     private readonly db: Db,
     private readonly config: Config,
-    private readonly rights: RightsService,
   ) {}
 
   /** `territory`: the listener's country (ISO alpha-2), or null when unknown. */
@@ -32,13 +37,10 @@ export class PlaybackService {
     format: "hls" | "dash" | "progressive",
     territory: string | null,
   ) {
-    const { track, asset } = await this.playable(viewer, trackId);
+    const { track, asset, until } = await this.playable(viewer, trackId, "stream", territory);
     // Public catalog tracks need a current stream right where the listener is; personal
     // (private, unlisted) uploads are their owner's to play.
-    const rightUntil =
-      track.visibility === "public"
-        ? await this.rights.allowedUntil(track.id, "stream", territory)
-        : Infinity;
+    const rightUntil = track.visibility === "public" ? until : Infinity;
     if (rightUntil === null) {
       throw new ApiError(
         451,
@@ -128,11 +130,8 @@ export class PlaybackService {
         "Downloads for offline listening come with Premium.",
       );
     }
-    const { track, asset } = await this.playable(viewer, trackId);
-    const rightUntil =
-      track.ownerId === viewer.id
-        ? Infinity
-        : await this.rights.allowedUntil(track.id, "download", territory);
+    const { track, asset, until } = await this.playable(viewer, trackId, "download", territory);
+    const rightUntil = track.ownerId === viewer.id ? Infinity : until;
     if (rightUntil === null) {
       throw new ApiError(
         451,
@@ -165,10 +164,23 @@ export class PlaybackService {
     };
   }
 
-  /** The track with its playable asset: 404 if the viewer may not see it, 409 if not ready. */
-  private async playable(viewer: Viewer, trackId: string) {
+  /**
+   * The track with its playable asset, and until when a right of `type` covers `territory`
+   * (see `rightUntil`; null: none), in one query: 404 if the viewer may not see it, 409 if
+   * not ready.
+   */
+  private async playable(
+    viewer: Viewer,
+    trackId: string,
+    type: RightType,
+    territory: string | null,
+  ) {
     const row = await this.db
-      .select({ track: tracks, asset: assetVersions })
+      .select({
+        track: tracks,
+        asset: assetVersions,
+        until: rightUntil(type, territory, Date.now()),
+      })
       .from(tracks)
       .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
       .where(and(eq(tracks.id, trackId), trackReadable(viewer)))
@@ -181,7 +193,7 @@ export class PlaybackService {
         "This track is not playable yet: its audio is still being processed or was never uploaded.",
       );
     }
-    return { track: row.track, asset: row.asset };
+    return { track: row.track, asset: row.asset, until: untilOf(row.until) };
   }
 
   /** Admin: sets an account's plan (until billing sets it). */

@@ -30,6 +30,27 @@ export function rightInForce(type: RightType, territory: string | null, now: num
     and ${inArray(trackRights.territory, territory ? [territory, WORLDWIDE] : [WORLDWIDE])}`;
 }
 
+/** What `rightUntil` answers for a right that never expires. */
+const OPEN_ENDED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * For the track of the row being selected (`tracks.id`): until when (epoch ms) a right of
+ * `type` in force at `now` covers `territory` — the latest expiry among them, OPEN_ENDED when
+ * one never expires, NULL when none is in force. One definition for the grant and for the
+ * plays' playability check.
+ */
+export function rightUntil(type: RightType, territory: string | null, now: number) {
+  return sql<number | null>`(select max(coalesce(${trackRights.expiresAt}, ${OPEN_ENDED}))
+    from ${trackRights}
+    where ${trackRights.trackId} = ${tracks.id} and ${rightInForce(type, territory, now)})`;
+}
+
+/** `rightUntil`'s answer as a number: Infinity when open-ended, null when no right. */
+export function untilOf(value: number | null): number | null {
+  if (value === null) return null;
+  return value >= OPEN_ENDED ? Infinity : value;
+}
+
 /** Tracks anyone in `territory` may stream now: public, ready, and under a stream right. */
 export function streamableIn(territory: string | null, now: number): SQL {
   return sql`${tracks.visibility} = 'public' and ${tracks.status} = 'ready' and exists (
@@ -151,30 +172,6 @@ export class RightsService {
       ),
     ]);
     return this.getTrackRights(viewer, trackId);
-  }
-
-  /**
-   * Until when (epoch ms) a current right of `type` covers `territory` (or the whole world):
-   * the latest expiry among the rights in force, `Infinity` when one never expires, null when
-   * none is in force. Grants expire by then, so a right running out also ends its tokens.
-   */
-  async allowedUntil(
-    trackId: string,
-    type: RightType,
-    territory: string | null,
-    now = Date.now(),
-  ): Promise<number | null> {
-    const row = await this.db
-      .select({
-        rights: sql<number>`count(*)`,
-        openEnded: sql<number>`sum(${trackRights.expiresAt} is null)`,
-        latest: sql<number | null>`max(${trackRights.expiresAt})`,
-      })
-      .from(trackRights)
-      .where(and(eq(trackRights.trackId, trackId), rightInForce(type, territory, now)))
-      .get();
-    if (!row?.rights) return null;
-    return row.openEnded > 0 ? Infinity : (row.latest ?? Infinity);
   }
 
   /** Admins, and the account managing the track's artist; others get 404 or 403. */

@@ -2,7 +2,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { artists, rightsHolders, trackRights, tracks } from "@edge-music/core/db/schema";
 import { TtlCache } from "@edge-music/core/ttl-cache";
 import type { Db } from "../lib/db";
-import { rightInForce } from "./rights";
+import { rightUntil, untilOf } from "./rights";
 
 export type StreamAccess = {
   /** The listener may stream it now in that territory, as a new grant would decide. */
@@ -62,11 +62,7 @@ export async function streamAccess(
         status: tracks.status,
         ownerId: tracks.ownerId,
         artistOwner: artists.ownerId,
-        licensedUntil: sql<
-          number | null
-        >`(select max(coalesce(${trackRights.expiresAt}, ${Number.MAX_SAFE_INTEGER}))
-          from ${trackRights}
-          where ${trackRights.trackId} = ${tracks.id} and ${rightInForce("stream", territory, now)})`,
+        licensedUntil: rightUntil("stream", territory, now),
         holderManagers: sql<string>`(select json_group_array(distinct ${rightsHolders.userId})
           from ${trackRights} join ${rightsHolders} on ${rightsHolders.id} = ${trackRights.holderId}
           where ${trackRights.trackId} = ${tracks.id} and ${rightsHolders.userId} is not null)`,
@@ -80,7 +76,7 @@ export async function streamAccess(
         status: row.status,
         ownerId: row.ownerId,
         artistOwner: row.artistOwner,
-        licensedUntil: row.licensedUntil ?? 0,
+        licensedUntil: untilOf(row.licensedUntil) ?? 0,
         holderManagers: JSON.parse(row.holderManagers) as string[],
       };
       facts.set(row.id, read);
