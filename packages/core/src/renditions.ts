@@ -43,6 +43,20 @@ export const ASSET_OUTPUT_NAMES: readonly string[] = [
   ...RENDITIONS.flatMap((r) => [ASSET_FILES.media(r.id), ASSET_FILES.mediaPlaylist(r.id)]),
 ];
 
+/** Content types of an asset version's files, by extension. */
+const ASSET_CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
+  ["m3u8", "application/vnd.apple.mpegurl"],
+  ["mpd", "application/dash+xml"],
+  ["mp4", "audio/mp4"],
+  ["json", "application/json"],
+  ["jpg", "image/jpeg"],
+]);
+
+/** The content type an asset file is stored and served with. */
+export function assetContentType(name: string): string {
+  return ASSET_CONTENT_TYPES.get(name.split(".").pop() ?? "") ?? "application/octet-stream";
+}
+
 export const PLANS = ["free", "premium"] as const;
 export type Plan = (typeof PLANS)[number];
 

@@ -1,7 +1,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { ASSET_FILES, RENDITIONS, type Rendition } from "@edge-music/core/renditions";
+import {
+  ASSET_FILES,
+  RENDITIONS,
+  assetContentType,
+  type Rendition,
+} from "@edge-music/core/renditions";
 import { startProcess, runProcess, type ProcessResult } from "../run-process.js";
 import {
   coverArgs,
@@ -46,14 +51,6 @@ export type TranscodeResult = {
 export type TranscodeFailure = JobFailure & { detail: ProcessResult };
 
 export type Progress = (stage: "transcoding" | "packaging", percent: number) => void;
-
-const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
-  [".m3u8", "application/vnd.apple.mpegurl"],
-  [".mpd", "application/dash+xml"],
-  [".mp4", "audio/mp4"],
-  [".json", "application/json"],
-  [".jpg", "image/jpeg"],
-]);
 
 /**
  * Decodes the source once and lets the decoder write the PCM straight into one encoder
@@ -154,7 +151,7 @@ export async function transcode(
   const add = (name: string) =>
     files.push({
       name,
-      contentType: CONTENT_TYPES.get(path.extname(name)) ?? "application/octet-stream",
+      contentType: assetContentType(name),
     });
   for (const rendition of RENDITIONS) {
     const layout = await readFmp4Layout(path.join(outDir, ASSET_FILES.media(rendition.id)));

@@ -4,7 +4,7 @@ import {
   type TranscodeJobRequest,
   type TranscodeResult,
 } from "@edge-music/core/transcode-contract";
-import { ASSET_OUTPUT_NAMES } from "@edge-music/core/renditions";
+import { ASSET_OUTPUT_NAMES, assetContentType } from "@edge-music/core/renditions";
 import type { uploads } from "@edge-music/core/db/schema";
 import type { Config } from "../lib/config";
 import { presign } from "../lib/presign";
@@ -16,14 +16,6 @@ export type TranscodeFailure = { code: string; reason: string; retryable: boolea
 export type TranscodeOutcome =
   { ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure };
 type Progress = Extract<TranscodeEvent, { type: "progress" }>;
-
-const OUTPUT_CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
-  ["m3u8", "application/vnd.apple.mpegurl"],
-  ["mpd", "application/dash+xml"],
-  ["mp4", "audio/mp4"],
-  ["json", "application/json"],
-  ["jpg", "image/jpeg"],
-]);
 
 const unavailable = (reason: string): TranscodeOutcome => ({
   ok: false,
@@ -50,8 +42,7 @@ export class TranscoderClient {
     const storage = this.config.storage;
     const outputs: Record<string, string> = {};
     for (const name of ASSET_OUTPUT_NAMES) {
-      const contentType =
-        OUTPUT_CONTENT_TYPES.get(name.split(".").pop() ?? "") ?? "application/octet-stream";
+      const contentType = assetContentType(name);
       outputs[name] = await presign(storage, {
         method: "PUT",
         key: `${prefix}${name}`,
