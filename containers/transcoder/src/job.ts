@@ -137,8 +137,9 @@ export async function runJob(
     emit({ type: "progress", stage: "probing", percent: 0 });
     const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds, stop());
     if (!probed.ok) return emit(fail(probed.refusal.code, probed.refusal.reason, false));
+    // What is left of the job's own limit (never negative: a slow download may have used it).
     deadline = AbortSignal.timeout(
-      jobTimeLimitMs(probed.source.durationSeconds) - (Date.now() - started),
+      Math.max(0, jobTimeLimitMs(probed.source.durationSeconds) - (Date.now() - started)),
     );
     const out = path.join(work, "out");
     const outcome = await transcode(
