@@ -80,17 +80,3 @@ export function parseKeyRing(json: string, name: string, activeKid?: string): Ke
   }
   return ring;
 }
-
-/** Parsed rings by their JSON: secrets change only on deploy, so once per isolate is enough. */
-const parsedRings = new Map<string, KeyRing>();
-
-/** `parseKeyRing`, remembered per JSON text and active key id. */
-export function loadKeyRing(json: string, name: string, activeKid?: string): KeyRing {
-  const cacheKey = `${name}\u0000${activeKid ?? ""}\u0000${json}`;
-  let ring = parsedRings.get(cacheKey);
-  if (!ring) {
-    ring = parseKeyRing(json, name, activeKid);
-    parsedRings.set(cacheKey, ring);
-  }
-  return ring;
-}

@@ -1,4 +1,4 @@
-import { KeyRingError, loadKeyRing, type KeyRing } from "@edge-music/core/key-ring";
+import { KeyRingError, parseKeyRing, type KeyRing } from "@edge-music/core/key-ring";
 import { verifyPlaybackToken } from "@edge-music/core/playback-token";
 import { isRevoked } from "@edge-music/core/token-revocation";
 import { CONTENT_TYPES, filterManifest, filterMasterPlaylist, parseAssetPath } from "./asset-path";
@@ -22,17 +22,28 @@ const PLAYLIST_CACHE = "private, max-age=60";
 const refuse = (status: number) =>
   new Response(null, { status, headers: { ...NO_STORE, ...CORS } });
 
+type Ring = { ok: true; keys: KeyRing } | { ok: false; problem: string };
+
+/** The ring of the secret last seen: one string comparison per request, on the hot path. */
+let lastRing: { json: string; ring: Ring } | undefined;
+
 /**
  * Playback keys by key id (a Map, validated: see `parseKeyRing`), parsed once per isolate; a
  * missing or invalid ring is a message naming the problem, and the gate serves nothing.
  */
-function playbackKeys(env: Env): { ok: true; keys: KeyRing } | { ok: false; problem: string } {
-  try {
-    return { ok: true, keys: loadKeyRing(env.PLAYBACK_KEYS ?? "", "PLAYBACK_KEYS") };
-  } catch (error) {
-    if (error instanceof KeyRingError) return { ok: false, problem: error.message };
-    throw error;
+function playbackKeys(env: Env): Ring {
+  const json = env.PLAYBACK_KEYS ?? "";
+  if (lastRing?.json !== json) {
+    let ring: Ring;
+    try {
+      ring = { ok: true, keys: parseKeyRing(json, "PLAYBACK_KEYS") };
+    } catch (error) {
+      if (!(error instanceof KeyRingError)) throw error;
+      ring = { ok: false, problem: error.message };
+    }
+    lastRing = { json, ring };
   }
+  return lastRing.ring;
 }
 
 /** The cache key of an object: shared by every listener, so it never holds the token. */

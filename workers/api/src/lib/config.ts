@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { KeyRingError, loadKeyRing, type KeyRing } from "@edge-music/core/key-ring";
+import { KeyRingError, parseKeyRing, type KeyRing } from "@edge-music/core/key-ring";
 import {
   PLAY_CONCURRENT_STREAMS_DEFAULT,
   PLAY_REPEAT_DAILY_CAP_DEFAULT,
@@ -170,7 +170,7 @@ export function readConfig(env: Env): Config {
 
 function keyRing(json: string, name: string, activeKid: string): KeyRing {
   try {
-    return loadKeyRing(json, name, activeKid);
+    return parseKeyRing(json, name, activeKid);
   } catch (error) {
     if (error instanceof KeyRingError) throw new ConfigError(error.message);
     throw error;
