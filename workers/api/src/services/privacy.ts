@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { NOW_MS_SQL, playbacks, users } from "@edge-music/core/db/schema";
+import { NOW_MS_SQL, playbacks, tracks, users } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
@@ -189,8 +189,13 @@ export class PrivacyService {
       ),
     );
     await this.streams.forget(viewer.id);
+    // The prefixes the batch records, to empty them now (only these: the cron does the rest).
+    const ownTracks = await this.db
+      .select({ id: tracks.id })
+      .from(tracks)
+      .where(eq(tracks.ownerId, viewer.id));
     await this.d1.batch(ERASE.map((sql) => this.d1.prepare(sql).bind(viewer.id)));
-    await this.sweeps.run();
+    await this.sweeps.runFor([`uploads/${viewer.id}/`, ...ownTracks.map((t) => `tracks/${t.id}/`)]);
     log("info", "account erased", { userId: viewer.id });
   }
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { storageDeletions } from "@edge-music/core/db/schema";
 import type { Db, Query } from "../lib/db";
 import { deletePrefix } from "../lib/storage";
@@ -41,8 +41,22 @@ export class StorageSweeps {
       .from(storageDeletions)
       .orderBy(asc(storageDeletions.requestedAt))
       .limit(SWEEPS_PER_RUN);
+    return this.#empty(due, now);
+  }
+
+  /** `run` for these recorded prefixes only (a request finishing what it recorded). */
+  async runFor(prefixes: string[], now = Date.now()): Promise<number> {
+    if (prefixes.length === 0) return 0;
+    const rows = await this.db
+      .select()
+      .from(storageDeletions)
+      .where(inArray(storageDeletions.prefix, prefixes));
+    return this.#empty(rows, now);
+  }
+
+  async #empty(rows: (typeof storageDeletions.$inferSelect)[], now: number): Promise<number> {
     let forgotten = 0;
-    for (const row of due) {
+    for (const row of rows) {
       await deletePrefix(this.media, row.prefix);
       if (row.sweepUntil > now) continue;
       const gone = await this.db
