@@ -24,7 +24,7 @@ type Interval = { playback_id: string; start_ms: number; end_ms: number };
  * Most playbacks (other than the one asking) playing at any one moment of `[from, to]`. Each
  * playback's intervals are merged first, so one playback counts once however it reported.
  */
-export function busiestMoment(intervals: Interval[], from: number, to: number): number {
+function busiestMoment(intervals: Interval[], from: number, to: number): number {
   const byPlayback = new Map<string, [number, number][]>();
   for (const i of intervals) {
     const span: [number, number] = [Math.max(i.start_ms, from), Math.min(i.end_ms, to)];

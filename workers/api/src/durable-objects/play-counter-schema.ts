@@ -49,28 +49,23 @@ CREATE TABLE IF NOT EXISTS listener_days (
 
 /**
  * Brings a counter created before exclusions existed up to COUNTER_SCHEMA: new columns on
- * sessions and pending streams, and totals rebuilt with `exclusion` in its key. Idempotent.
+ * sessions and pending streams, and totals rebuilt with `exclusion` in its key (the three
+ * came together, so `totals` tells whether it is needed: one PRAGMA per start). Idempotent.
  */
 export function migrateCounter(sql: SqlStorage): void {
-  const columns = (table: string) =>
-    new Set(
-      sql
-        .exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
-        .toArray()
-        .map((c) => c.name),
-    );
-  const totals = columns("totals");
-  if (totals.size > 0 && !totals.has("exclusion")) {
+  const totals = sql
+    .exec<{ name: string }>("SELECT name FROM pragma_table_info('totals')")
+    .toArray()
+    .map((c) => c.name);
+  const legacy = totals.length > 0 && !totals.includes("exclusion");
+  if (legacy) {
     sql.exec("ALTER TABLE totals RENAME TO totals_before_exclusions");
-  }
-  for (const table of ["sessions", "pending_streams"]) {
-    const existing = columns(table);
-    if (existing.size > 0 && !existing.has("exclusion")) {
+    for (const table of ["sessions", "pending_streams"]) {
       sql.exec(`ALTER TABLE ${table} ADD COLUMN exclusion TEXT NOT NULL DEFAULT ''`);
     }
   }
   sql.exec(COUNTER_SCHEMA);
-  if (columns("totals_before_exclusions").size > 0) {
+  if (legacy) {
     sql.exec(
       `INSERT INTO totals (day, territory, plan, rendition, exclusion, streams, played_ms, rev, flushed_rev)
        SELECT day, territory, plan, rendition, '', streams, played_ms, rev, flushed_rev FROM totals_before_exclusions`,
