@@ -46,7 +46,7 @@ export function setAdmin(email, grant, target = {}) {
   const address = normalizeAdminEmail(email);
   const role = grant ? "admin" : "listener";
   const [row] = d1(
-    `UPDATE users SET role = '${role}', updated_at = cast(unixepoch('subsec') * 1000 as integer) ` +
+    `UPDATE users SET role = '${role}', updated_at = ${Date.now()} ` +
       `WHERE email = '${address}' RETURNING id, email, role`,
     target,
   );

@@ -116,11 +116,9 @@ export class SubscriptionService {
    * For an account being erased: deletes its Stripe customer, which also cancels any
    * subscription at once (DELETE /v1/customers/:id), so Stripe keeps neither the person nor a
    * way to charge them. Without a customer id a live subscription is cancelled instead.
-   * Throws, changing nothing, when Stripe does not confirm. Returns what was asked of Stripe.
+   * Throws, changing nothing, when Stripe does not confirm.
    */
-  async eraseCustomer(
-    userId: string,
-  ): Promise<"customer_deleted" | "subscription_cancelled" | null> {
+  async eraseCustomer(userId: string): Promise<void> {
     const row = await this.db
       .select({
         customer: subscriptions.stripeCustomerId,
@@ -130,19 +128,13 @@ export class SubscriptionService {
       .from(subscriptions)
       .where(eq(subscriptions.userId, userId))
       .get();
-    const request = row?.customer
-      ? {
-          path: `/v1/customers/${encodeURIComponent(row.customer)}`,
-          done: "customer_deleted" as const,
-        }
+    const path = row?.customer
+      ? `/v1/customers/${encodeURIComponent(row.customer)}`
       : row?.subscription && row.status !== "canceled"
-        ? {
-            path: `/v1/subscriptions/${encodeURIComponent(row.subscription)}`,
-            done: "subscription_cancelled" as const,
-          }
+        ? `/v1/subscriptions/${encodeURIComponent(row.subscription)}`
         : null;
-    if (!request) return null;
-    const res = await this.stripe(request.path, { method: "DELETE" });
+    if (!path) return;
+    const res = await this.stripe(path, { method: "DELETE" });
     // Already gone at Stripe (404) is as good as deleted.
     if (!res.ok && res.status !== 404) {
       log("warn", "stripe erasure failed", { status: res.status });
@@ -150,7 +142,6 @@ export class SubscriptionService {
         "The payment provider did not confirm deleting your billing details; nothing was erased. Try again later.",
       );
     }
-    return request.done;
   }
 
   /**
