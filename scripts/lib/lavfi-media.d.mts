@@ -11,3 +11,11 @@ export declare function makeMusic(
     root?: number;
   },
 ): void;
+export type Material = "noise" | "chord" | "mix";
+export declare const MATERIALS: readonly Material[];
+export declare function makeMaterial(
+  path: string,
+  seconds: number,
+  kind: Material,
+  options?: { root?: number },
+): void;

@@ -8,6 +8,7 @@ import { ASSET_OUTPUT_NAMES } from "@edge-music/core/renditions";
 import { TranscodeEventSchema, type TranscodeEvent } from "@edge-music/core/transcode-contract";
 import { spawnSync } from "node:child_process";
 import { makeMusic } from "../test/media.js";
+import { runJob } from "./job.js";
 import { startServer } from "./server.js";
 
 /**
@@ -269,6 +270,56 @@ describe("POST /jobs", () => {
       maxDurationSeconds: 5,
     });
     expect(result).toMatchObject({ type: "failed", code: "TOO_LONG" });
+  }, 60_000);
+
+  it("downloads while waiting for a transcode slot, and stores its outputs after leaving it", async () => {
+    const file = path.join(dir, "slot.flac");
+    makeMusic(file, 4);
+    store.objects.set("uploads/slot", { body: await readFile(file), contentType: "audio/flac" });
+    const events: TranscodeEvent[] = [];
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((r) => (open = r));
+    const stagesInSlot: string[] = [];
+    let inSlot = false;
+    const job = runJob(
+      {
+        version: 1,
+        jobId: "slot",
+        source: { url: `${storeBase}/uploads/slot`, sizeBytes: (await stat(file)).size },
+        outputs: Object.fromEntries(
+          ASSET_OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/slot/${n}`]),
+        ),
+        limits: { maxDurationSeconds: 60 },
+      },
+      (e) => {
+        events.push(e);
+        if (inSlot && e.type === "progress") stagesInSlot.push(e.stage);
+      },
+      undefined,
+      async (task) => {
+        await opened;
+        inSlot = true;
+        try {
+          return await task();
+        } finally {
+          inSlot = false;
+        }
+      },
+    );
+    // The slot is still closed: the whole source is downloaded, nothing else has started.
+    await expect
+      .poll(() => events.some((e) => e.type === "progress" && e.percent === 100))
+      .toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(new Set(events.map((e) => (e.type === "progress" ? e.stage : e.type)))).toEqual(
+      new Set(["downloading"]),
+    );
+    open();
+    await job;
+    expect(events.at(-1)?.type).toBe("done");
+    expect(stagesInSlot).toContain("transcoding");
+    expect(stagesInSlot).not.toContain("uploading");
+    expect(events.some((e) => e.type === "progress" && e.stage === "uploading")).toBe(true);
   }, 60_000);
 
   it("says the source is unavailable when its URL fails", async () => {

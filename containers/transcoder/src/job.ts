@@ -109,19 +109,27 @@ export function jobTimeLimitMs(audioSeconds: number): number {
   return Math.round(Math.min(18 * 60_000, 120_000 + (audioSeconds * 1000) / 8));
 }
 
+/** Runs a task when a transcode slot is free (the server's CPU limiter). */
+export type Slot = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** Files stored at once: R2 takes parallel PUTs, and one at a time left the cores idle. */
+const PARALLEL_UPLOADS = 4;
+
 /**
  * Runs one job end to end, reporting progress through `emit`; the last event is the result.
  * `signal` aborts it (the caller went away or cancelled): its processes are killed at once,
- * its scratch folder removed, and nothing more is emitted.
+ * its scratch folder removed, and nothing more is emitted. Only probing and transcoding wait
+ * for `slot`: downloading and storing overlap other jobs' transcodes.
  */
 export async function runJob(
   job: TranscodeJobRequest,
   emit: Emit,
   signal: AbortSignal = new AbortController().signal,
+  slot: Slot = (task) => task(),
 ): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), `job-${job.jobId.replace(/[^\w-]/g, "")}-`));
   const started = Date.now();
-  // Until the audio's length is known, the limit of the shortest job; then its own.
+  // The download gets the limit of the shortest job; the transcode and storing, the job's own.
   let deadline = AbortSignal.timeout(jobTimeLimitMs(0));
   const stop = () => AbortSignal.any([signal, deadline]);
   try {
@@ -134,23 +142,31 @@ export async function runJob(
       stop(),
     );
     if (downloadFailure) return emit(downloadFailure);
-    emit({ type: "progress", stage: "probing", percent: 0 });
-    const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds, stop());
-    if (!probed.ok) return emit(fail(probed.refusal.code, probed.refusal.reason, false));
-    // What is left of the job's own limit (never negative: a slow download may have used it).
-    deadline = AbortSignal.timeout(
-      Math.max(0, jobTimeLimitMs(probed.source.durationSeconds) - (Date.now() - started)),
-    );
+    // Waiting for a transcode slot has no limit of its own (the api's lease bounds it).
+    deadline = new AbortController().signal;
     const out = path.join(work, "out");
-    const outcome = await transcode(
-      sourcePath,
-      probed.source,
-      out,
-      (stage, percent) => emit({ type: "progress", stage, percent }),
-      undefined,
-      stop(),
-    );
+    const stage = await slot(async () => {
+      stop().throwIfAborted();
+      emit({ type: "progress", stage: "probing", percent: 0 });
+      const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds, stop());
+      if (!probed.ok) return { probed } as const;
+      // The job's own limit, from when its transcode starts (waiting for a slot is not work).
+      deadline = AbortSignal.timeout(jobTimeLimitMs(probed.source.durationSeconds));
+      const outcome = await transcode(
+        sourcePath,
+        probed.source,
+        out,
+        (stage, percent) => emit({ type: "progress", stage, percent }),
+        undefined,
+        stop(),
+      );
+      return { probed, outcome } as const;
+    });
     stop().throwIfAborted();
+    const { probed } = stage;
+    if (!probed.ok) return emit(fail(probed.refusal.code, probed.refusal.reason, false));
+    const outcome = stage.outcome;
+    if (!outcome) throw new Error("unreachable: a probed source is transcoded");
     if (!outcome.ok) {
       const { detail, ...failure } = outcome.failure;
       log("warn", "transcode failed", {
@@ -196,20 +212,27 @@ export async function runJob(
       );
     }
     let uploaded = 0;
-    for (const file of result.files) {
-      const ok = await upload(
-        path.join(out, file.name),
-        outputs.get(file.name) ?? "",
-        file.contentType,
-        stop(),
-      );
-      if (!ok) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${file.name} failed.`, true));
-      emit({
-        type: "progress",
-        stage: "uploading",
-        percent: Math.floor((++uploaded / result.files.length) * 100),
-      });
-    }
+    let failed: string | null = null;
+    const pending = [...result.files];
+    const storeNext = async (): Promise<void> => {
+      for (let file = pending.shift(); file && !failed; file = pending.shift()) {
+        const ok = await upload(
+          path.join(out, file.name),
+          outputs.get(file.name) ?? "",
+          file.contentType,
+          stop(),
+        );
+        if (!ok) failed ??= file.name;
+        else
+          emit({
+            type: "progress",
+            stage: "uploading",
+            percent: Math.floor((++uploaded / result.files.length) * 100),
+          });
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_UPLOADS }, storeNext));
+    if (failed) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${failed} failed.`, true));
     log("info", "job done", {
       jobId: job.jobId,
       seconds: (Date.now() - started) / 1000,

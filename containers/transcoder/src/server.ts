@@ -16,7 +16,10 @@ const MAX_REQUEST_BYTES = 256 * 1024;
 export type ServerConfig = {
   /** Shared secret the api presents as `Authorization: Bearer <secret>`. */
   secret: string;
-  /** Jobs run at once; each already uses every core, so more only queue here. */
+  /**
+   * Transcodes at once (the CPU-bound stage); each already uses every core. Default: one per
+   * four cores, at least one.
+   */
   maxConcurrentJobs?: number;
   /** Jobs allowed to wait; beyond that the api is told to come back later (503). */
   maxWaitingJobs?: number;
@@ -64,7 +67,7 @@ function limiter(max: number) {
     get waiting() {
       return waiting.length;
     },
-    async run<T>(task: () => Promise<T>): Promise<T> {
+    run: async <T>(task: () => Promise<T>): Promise<T> => {
       if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
       running++;
       try {
@@ -78,9 +81,12 @@ function limiter(max: number) {
 }
 
 export function createHandler(config: ServerConfig) {
-  const jobs = limiter(
-    config.maxConcurrentJobs ?? Math.max(1, Math.floor(availableParallelism() / 4)),
-  );
+  const transcodes =
+    config.maxConcurrentJobs ?? Math.max(1, Math.floor(availableParallelism() / 4));
+  // Twice as many jobs as transcodes are admitted: while one transcodes, the next downloads
+  // its source and the last stores its outputs, so the cores never wait on the network.
+  const jobs = limiter(2 * transcodes);
+  const cpu = limiter(transcodes);
   const maxWaiting = config.maxWaitingJobs ?? 64;
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -140,7 +146,7 @@ export function createHandler(config: ServerConfig) {
     });
     try {
       await jobs.run(async () => {
-        if (!gone.signal.aborted) await runJob(parsed.data, emit, gone.signal);
+        if (!gone.signal.aborted) await runJob(parsed.data, emit, gone.signal, cpu.run);
       });
     } catch (error) {
       if (gone.signal.aborted) {

@@ -54,6 +54,29 @@ export function decodeArgs(
   ];
 }
 
+/**
+ * ffmpeg's native AAC encoder, per rung: the `fast` coder everywhere. Measured by
+ * `npm run bench:encoders` on stereo noise, a tonal chord and a mix like a real track:
+ * the default `twoloop` coder keeps re-encoding frames whose content cannot use the bits
+ * (tonal music at 256k took up to 4x as long as `fast`, a dense mix at 256k 4x too), and its
+ * difference signal against the source is no better (on the chord at 64k, 12 dB against
+ * `fast`'s 58 dB). `fast` low-passes harder at 64k, so that rung states a 12 kHz cutoff,
+ * which keeps at least `twoloop`'s bandwidth there. The figures are in the README.
+ */
+const AAC_OPTIONS: ReadonlyMap<Rendition["id"], readonly string[]> = new Map([
+  ["aac_64", ["-aac_coder", "fast", "-cutoff", "12000"]],
+  ["aac_128", ["-aac_coder", "fast"]],
+  ["aac_256", ["-aac_coder", "fast"]],
+]);
+
+/** Encoder arguments of one rendition (after `-map`). */
+export function renditionCodecArgs(rendition: Rendition, sourceBits: number): string[] {
+  return rendition.codec === "aac"
+    ? ["-c:a", "aac", "-b:a", String(rendition.bitrate), ...(AAC_OPTIONS.get(rendition.id) ?? [])]
+    : // FLAC in MP4 is "experimental" to ffmpeg 5.1; keep the source's bit depth.
+      ["-c:a", "flac", "-strict", "-2", "-sample_fmt", sourceBits > 16 ? "s32" : "s16"];
+}
+
 /** Arguments for one rendition output of `label`: CMAF fragmented MP4, ~6 s fragments. */
 export function renditionOutputArgs(
   rendition: Rendition,
@@ -61,11 +84,7 @@ export function renditionOutputArgs(
   sourceBits: number,
   label = "0:a",
 ): string[] {
-  const codec =
-    rendition.codec === "aac"
-      ? ["-c:a", "aac", "-b:a", String(rendition.bitrate)]
-      : // FLAC in MP4 is "experimental" to ffmpeg 5.1; keep the source's bit depth.
-        ["-c:a", "flac", "-strict", "-2", "-sample_fmt", sourceBits > 16 ? "s32" : "s16"];
+  const codec = renditionCodecArgs(rendition, sourceBits);
   return [
     "-map",
     label,
@@ -88,15 +107,16 @@ export type EncoderGroup = {
 };
 
 /**
- * CPU seconds per 5 minutes of 44.1 kHz stereo, measured with Debian's ffmpeg 5.1 on the
- * 2-core machine: the native AAC encoder dominates and its cost is not monotonic in bitrate.
+ * CPU seconds per 4 minutes of 44.1 kHz stereo, the worst of `npm run bench:encoders`'
+ * materials for each (tonal music for the AAC rungs), with Debian's ffmpeg 5.1 on the 2-core
+ * machine. The AAC rungs dominate; FLAC and the analysis are cheap.
  */
 const COST: Record<Rendition["id"] | "analysis", number> = {
-  aac_64: 3.8,
-  aac_128: 4.6,
-  aac_256: 3.6,
-  flac: 1.0,
-  analysis: 1.3,
+  aac_64: 2.0,
+  aac_128: 6.4,
+  aac_256: 6.5,
+  flac: 0.6,
+  analysis: 1.2,
 };
 
 /**
