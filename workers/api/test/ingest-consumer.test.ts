@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { readConfig } from "../src/lib/config";
 import { buildServices } from "../src/services";
-import { ABANDONED_UPLOAD_MS } from "../src/scheduled/cleanup";
+import { ABANDONED_UPLOAD_MS, QUEUED_STALE_MS } from "../src/scheduled/cleanup";
 import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
 import { register, runCron } from "./helpers";
 
@@ -123,7 +123,7 @@ describe("upload cleanup cron", () => {
     });
     const recent = await seedUpload("awaiting_upload");
     const stuck = await seedUpload("processing", { attempts: 2, leaseUntil: Date.now() - 1000 });
-    const retrying = await seedUpload("processing", { attempts: 1, leaseUntil: Date.now() - 1000 });
+    const retrying = await seedUpload("processing", { attempts: 1, leaseUntil: Date.now() + 1000 });
     await runCron(UPLOAD_CLEANUP_CRON);
     expect(await row(abandoned.id)).toBeNull();
     expect(await env.MEDIA.head(abandoned.key)).toBeNull();
@@ -135,6 +135,55 @@ describe("upload cleanup cron", () => {
     });
     expect(await env.MEDIA.head(stuck.key)).toBeNull();
     expect(await row(retrying.id)).toMatchObject({ state: "processing" });
+  });
+
+  it("queues again a job whose consumer died (lease over, attempts left) or whose message was lost, and nothing else", async () => {
+    const died = await seedUpload("processing", { attempts: 1, leaseUntil: Date.now() - 1000 });
+    const working = await seedUpload("processing", {
+      attempts: 1,
+      leaseUntil: Date.now() + 60_000,
+    });
+    const lost = await seedUpload("queued");
+    const waiting = await seedUpload("queued");
+    await env.DB.prepare("UPDATE uploads SET updated_at = ? WHERE id = ?")
+      .bind(Date.now() - QUEUED_STALE_MS - 1000, lost.id)
+      .run();
+    const sent: unknown[] = [];
+    const queue = {
+      send: async (body: unknown) => void sent.push(body),
+      sendBatch: async (messages: { body: unknown }[]) =>
+        void sent.push(...messages.map((m) => m.body)),
+    } as unknown as Queue;
+    await runCron(UPLOAD_CLEANUP_CRON, { ...env, INGEST_QUEUE: queue });
+    expect(sent).toHaveLength(2);
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { version: 1, uploadId: died.id },
+        { version: 1, uploadId: lost.id },
+      ]),
+    );
+    expect(await row(died.id)).toMatchObject({ state: "queued", attempts: 1 });
+    expect(await row(working.id)).toMatchObject({ state: "processing" });
+    expect(await row(waiting.id)).toMatchObject({ state: "queued" });
+    // Taken again, the job counts its next attempt; the message is not sent twice.
+    await runCron(UPLOAD_CLEANUP_CRON, { ...env, INGEST_QUEUE: queue });
+    expect(sent).toHaveLength(2);
+  });
+
+  it("sweeps the prefix a dead attempt wrote to once its lease is over, not before", async () => {
+    const prefix = `tracks/trk_sweeptest/av_${crypto.randomUUID().slice(0, 8)}/`;
+    const leaseUntil = Date.now() + 60_000;
+    const sweeps = services().sweeps;
+    await sweeps.record(prefix, leaseUntil, leaseUntil).run();
+    await env.MEDIA.put(`${prefix}aac_64/media.mp4`, "partial");
+    await sweeps.run();
+    expect(await env.MEDIA.head(`${prefix}aac_64/media.mp4`)).not.toBeNull();
+    expect(await sweeps.run(leaseUntil + 1)).toBeGreaterThanOrEqual(1);
+    expect(await env.MEDIA.head(`${prefix}aac_64/media.mp4`)).toBeNull();
+    const left = await env.DB.prepare("SELECT 1 FROM storage_deletions WHERE prefix = ?")
+      .bind(prefix)
+      .first();
+    expect(left).toBeNull();
   });
 
   it("only logs in dry-run mode", async () => {
@@ -206,6 +255,13 @@ describe("publishing", () => {
     expect(
       (await env.DB.prepare("SELECT count(*) AS n FROM lease_checks").first<{ n: number }>())?.n,
     ).toBe(0);
+    // The prefix the lost attempt wrote to stays recorded for sweeping.
+    const pending = (trackId: string) =>
+      env.DB.prepare("SELECT 1 FROM storage_deletions WHERE prefix = ?")
+        .bind(`tracks/${trackId}/av_${trackId}/`)
+        .first();
+    await services().sweeps.record("tracks/trk_lost/av_trk_lost/", leaseUntil, leaseUntil).run();
+    await services().sweeps.record("tracks/trk_held/av_trk_held/", leaseUntil, leaseUntil).run();
     // With the lease, the same publish goes through, and leaves no guard row behind.
     const held = await seedUpload("processing", { leaseUntil });
     await publish(
@@ -214,6 +270,9 @@ describe("publishing", () => {
       "trk_held",
     );
     expect(await row(held.id)).toMatchObject({ state: "ready" });
+    // Published, the prefix belongs to the asset: no sweep will ever empty it.
+    expect(await pending("trk_held")).toBeNull();
+    expect(await pending("trk_lost")).not.toBeNull();
     expect(
       (await env.DB.prepare("SELECT count(*) AS n FROM lease_checks").first<{ n: number }>())?.n,
     ).toBe(0);

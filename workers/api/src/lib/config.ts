@@ -39,6 +39,8 @@ const ConfigSchema = z.object({
     .max(7 * 24 * 3600),
   INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20),
   INGEST_MAX_DURATION_SECONDS: z.coerce.number().int().positive(),
+  // How long a consumer owns a job: longer than the transcoder's longest job (18 minutes).
+  INGEST_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600),
   // "container": the TRANSCODER container binding (production); else the server's URL.
   TRANSCODER_URL: z.union([z.literal("container"), z.url()]),
   TRANSCODER_SECRET: z.string().min(8),
@@ -77,6 +79,7 @@ export type Config = {
   ingest: {
     maxAttempts: number;
     maxDurationSeconds: number;
+    leaseSeconds: number;
     transcoderUrl: string;
     transcoderSecret: string;
   };
@@ -138,6 +141,7 @@ export function readConfig(env: Env): Config {
     ingest: {
       maxAttempts: raw.INGEST_MAX_ATTEMPTS,
       maxDurationSeconds: raw.INGEST_MAX_DURATION_SECONDS,
+      leaseSeconds: raw.INGEST_LEASE_SECONDS,
       transcoderUrl: raw.TRANSCODER_URL,
       transcoderSecret: raw.TRANSCODER_SECRET,
     },

@@ -1,4 +1,5 @@
-import { and, eq, gte, isNotNull, lt, or } from "drizzle-orm";
+import { and, eq, gte, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
+import type { IngestMessage } from "@edge-music/core/ingest-contract";
 import { uploads } from "@edge-music/core/db/schema";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
@@ -7,10 +8,13 @@ import type { IngestService } from "../services/ingest";
 
 /** Uploads never completed are removed this long after their URL expired. */
 export const ABANDONED_UPLOAD_MS = 24 * 3600 * 1000;
+/** A queued upload untouched this long lost its message (the longest retry delay is 10 min). */
+export const QUEUED_STALE_MS = 15 * 60 * 1000;
 
 /**
- * Removes uploads never completed (object and row) and fails jobs stuck past their lease
- * with no attempts left (their source goes too). `dryRun` only logs what it would do.
+ * Removes uploads never completed (object and row), fails jobs stuck past their lease with no
+ * attempts left (their source goes too), and queues again the jobs whose consumer died (lease
+ * ended, attempts left) or whose queue message was lost. `dryRun` only logs what it would do.
  */
 export async function cleanupUploads(
   db: Db,
@@ -19,7 +23,7 @@ export async function cleanupUploads(
   ingest: IngestService,
   dryRun: boolean,
   now = Date.now(),
-): Promise<{ abandoned: number; stuck: number }> {
+): Promise<{ abandoned: number; stuck: number; requeued: number }> {
   const abandoned = await db
     .select({ id: uploads.id, objectKey: uploads.objectKey })
     .from(uploads)
@@ -40,11 +44,27 @@ export async function cleanupUploads(
       ),
     )
     .limit(500);
+  const lapsed = or(
+    and(
+      eq(uploads.state, "processing"),
+      lt(uploads.leaseUntil, now),
+      lt(uploads.attempts, config.ingest.maxAttempts),
+    ),
+    and(
+      eq(uploads.state, "queued"),
+      isNull(uploads.leaseUntil),
+      lt(uploads.updatedAt, now - QUEUED_STALE_MS),
+    ),
+  );
+  const orphanedJobs = await db.select({ id: uploads.id }).from(uploads).where(lapsed).limit(500);
   log("info", dryRun ? "cleanup (dry run): would remove" : "cleanup", {
     abandoned: abandoned.map((u) => u.id),
     stuck: stuck.map((u) => u.id),
+    requeue: orphanedJobs.map((u) => u.id),
   });
-  if (dryRun) return { abandoned: abandoned.length, stuck: stuck.length };
+  if (dryRun) {
+    return { abandoned: abandoned.length, stuck: stuck.length, requeued: orphanedJobs.length };
+  }
   for (const upload of abandoned) {
     // Object first: a row without its object is harmless, an object without its row is orphaned.
     if (upload.objectKey) await env.MEDIA.delete(upload.objectKey);
@@ -59,5 +79,27 @@ export async function cleanupUploads(
       "Processing did not finish in time. Please upload the file again.",
     );
   }
-  return { abandoned: abandoned.length, stuck: stuck.length };
+  // Queued again only if still lapsed when updated (a consumer may have just taken it); a
+  // duplicate message is harmless, since taking a job is a conditional update.
+  const requeued = orphanedJobs.length
+    ? await db
+        .update(uploads)
+        .set({ state: "queued", stage: "retrying", leaseUntil: null, updatedAt: now })
+        .where(
+          and(
+            inArray(
+              uploads.id,
+              orphanedJobs.map((u) => u.id),
+            ),
+            lapsed,
+          ),
+        )
+        .returning({ id: uploads.id })
+    : [];
+  if (requeued.length) {
+    await env.INGEST_QUEUE.sendBatch(
+      requeued.map((u) => ({ body: { version: 1, uploadId: u.id } satisfies IngestMessage })),
+    );
+  }
+  return { abandoned: abandoned.length, stuck: stuck.length, requeued: requeued.length };
 }

@@ -7,6 +7,7 @@ import {
   assetVersions,
   leaseChecks,
   rightsHolders,
+  storageDeletions,
   trackRights,
   tracks,
   uploads,
@@ -27,8 +28,6 @@ import {
   type TranscodeOutcome,
 } from "./transcoder-client";
 
-/** How long a consumer owns a job before another may take it over. */
-export const INGEST_LEASE_MS = 20 * 60 * 1000;
 /** Progress is written to D1 at most this often. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -64,7 +63,8 @@ export class IngestService {
 
   async process(uploadId: string): Promise<IngestOutcome> {
     const now = Date.now();
-    const leaseUntil = now + INGEST_LEASE_MS;
+    const leaseMs = this.config.ingest.leaseSeconds * 1000;
+    const leaseUntil = now + leaseMs;
     const leased = await this.db
       .update(uploads)
       .set({
@@ -93,6 +93,10 @@ export class IngestService {
     const trackId = upload.trackId ?? newId("trk");
     const assetVersionId = newId("av");
     const prefix = storageKeys.assetPrefix(trackId, assetVersionId);
+    // If this consumer dies mid-job (its runtime killed, a deploy), nobody else knows the
+    // prefix its transcode writes to: it is recorded for sweeping from the moment the lease
+    // ends, and publishing forgets it.
+    await runBatch(this.db, [this.sweeps.record(prefix, leaseUntil, leaseUntil)]);
     let outcome: TranscodeOutcome;
     let lastProgressWrite = 0;
     // Stops the transcoder's job (it kills its ffmpeg processes) when the upload is cancelled
@@ -102,7 +106,7 @@ export class IngestService {
       outcome = await this.transcoder.run(
         upload,
         prefix,
-        INGEST_LEASE_MS / 1000,
+        leaseMs / 1000,
         async (stage, percent) => {
           const now = Date.now();
           if (now - lastProgressWrite < PROGRESS_INTERVAL_MS && percent < 100) return;
@@ -227,6 +231,7 @@ export class IngestService {
     result: TranscodeResult,
   ) {
     const { tags } = result;
+    const prefix = storageKeys.assetPrefix(trackId, assetVersionId);
     const owner = await this.db.select().from(users).where(eq(users.id, upload.userId)).get();
     if (!owner) throw new Error("uploader gone");
     // First and last statements of the batch: it applies only while the lease is ours.
@@ -343,6 +348,7 @@ export class IngestService {
         .where(and(eq(uploads.id, upload.id), eq(uploads.leaseUntil, leaseUntil))),
       ...indexQueries(this.db, trackDoc(track, artist.name, albumTitle)),
       ...(await this.defaultRights(owner.id, artist.name, trackId)),
+      this.db.delete(storageDeletions).where(eq(storageDeletions.prefix, prefix)),
       this.db.delete(leaseChecks).where(eq(leaseChecks.uploadId, upload.id)),
     );
     await runBatch(this.db, queries);
@@ -390,7 +396,10 @@ export class IngestService {
    * valid for the lease, so the prefix is swept again until they have expired.
    */
   async deletePrefix(prefix: string): Promise<void> {
-    await runBatch(this.db, [this.sweeps.record(prefix, Date.now() + INGEST_LEASE_MS)]);
+    const now = Date.now();
+    await runBatch(this.db, [
+      this.sweeps.record(prefix, now + this.config.ingest.leaseSeconds * 1000, now),
+    ]);
     await deletePrefix(this.env.MEDIA, prefix);
   }
 }

@@ -19,7 +19,9 @@ export class StorageSweeps {
 
   /**
    * The query that records `prefix` for sweeping until `until` (epoch ms), for a batch; only if
-   * `onlyIf` holds when it runs (say, once the batch's delete of the row took effect).
+   * `onlyIf` holds when it runs (say, once the batch's delete of the row took effect). A row
+   * requested for a later `now` waits until then: an ingest attempt records the prefix it
+   * writes to for when its lease ends, in case it dies before publishing or cleaning up.
    */
   record(prefix: string, until: number, now = Date.now(), onlyIf: SQL = sql`true`): Query {
     return this.db
@@ -39,6 +41,7 @@ export class StorageSweeps {
     const due = await this.db
       .select()
       .from(storageDeletions)
+      .where(lte(storageDeletions.requestedAt, now))
       .orderBy(asc(storageDeletions.requestedAt))
       .limit(SWEEPS_PER_RUN);
     return this.#empty(due, now);
@@ -50,7 +53,9 @@ export class StorageSweeps {
     const rows = await this.db
       .select()
       .from(storageDeletions)
-      .where(inArray(storageDeletions.prefix, prefixes));
+      .where(
+        and(inArray(storageDeletions.prefix, prefixes), lte(storageDeletions.requestedAt, now)),
+      );
     return this.#empty(rows, now);
   }
 
