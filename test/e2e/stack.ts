@@ -17,6 +17,7 @@ import {
   wranglerDevArgs,
 } from "../../scripts/lib/setup.mjs";
 import { setAdmin } from "../../scripts/lib/admin.mjs";
+import { supervise } from "../../scripts/lib/supervise.mjs";
 
 export type Stack = {
   api: string;
@@ -26,6 +27,12 @@ export type Stack = {
   grantAdmin: (email: string) => void;
   /** Stops the api worker only, so its storage can be opened directly. */
   stopApi: () => Promise<void>;
+  /** With `transcoder: "process"`, that process (supervised: killed, it comes back). */
+  transcoderPid?: () => number | undefined;
+  /** The api's wrangler dev process group (supervised: killed, it comes back). */
+  apiPid: () => number | undefined;
+  /** Runs a cron of the api, as Cloudflare's scheduler would. */
+  cron: (cron: string) => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -38,16 +45,53 @@ const freePort = () =>
     });
   });
 
+export type StackOptions = {
+  /**
+   * "process": the transcoder runs as its own supervised process, as under `npm start` (for
+   * chaos tests that kill it); default: a server in this process.
+   */
+  transcoder?: "in-process" | "process";
+  /** Extra api variables (say, a short INGEST_LEASE_SECONDS). */
+  vars?: Record<string, string>;
+};
+
 /**
  * The real local stack for end-to-end tests: the api under `wrangler dev` (workerd with
- * local D1, R2 and Queues in a fresh folder) and the transcoder server in this process,
- * wired together as `npm start` wires them.
+ * local D1, R2 and Queues in a fresh folder), supervised as `npm start` supervises it, and the
+ * transcoder, wired together as `npm start` wires them.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const persistTo = mkdtempSync(path.join(tmpdir(), "e2e-state-"));
   const secret = randomBytes(16).toString("hex");
-  const transcoder: Server = await startServer(0, { secret, maxConcurrentJobs: 2 });
-  const transcoderUrl = `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}`;
+  let transcoderUrl: string;
+  let stopTranscoder: () => Promise<void>;
+  let transcoderPid: (() => number | undefined) | undefined;
+  if (options.transcoder === "process") {
+    const transcoderPort = await freePort();
+    const service = supervise(
+      "transcoder",
+      () =>
+        spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["containers/transcoder/src/main.ts"], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            TRANSCODER_PORT: String(transcoderPort),
+            TRANSCODER_HOST: "127.0.0.1",
+            TRANSCODER_SECRET: secret,
+          },
+          detached: true,
+          stdio: ["ignore", "ignore", "inherit"],
+        }),
+      { log: () => undefined },
+    );
+    transcoderUrl = `http://127.0.0.1:${transcoderPort}`;
+    stopTranscoder = () => service.stop();
+    transcoderPid = () => service.child.pid;
+  } else {
+    const transcoder: Server = await startServer(0, { secret, maxConcurrentJobs: 2 });
+    transcoderUrl = `http://127.0.0.1:${(transcoder.address() as AddressInfo).port}`;
+    stopTranscoder = () => new Promise((r) => transcoder.close(() => r()));
+  }
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
   const gatePort = await freePort();
@@ -72,19 +116,33 @@ export async function startStack(): Promise<Stack> {
       `TRANSCODER_SECRET=${secret}`,
       `GATE_ORIGIN=${gate}`,
       playbackKeys,
+      ...Object.entries(options.vars ?? {}).map(([k, v]) => `${k}=${v}`),
       "",
     ].join("\n"),
   );
   applyLocalMigrations(persistTo);
   ensureWebBuild();
-  const worker: ChildProcess = spawn(
-    wranglerBin(),
-    [
-      ...wranglerDevArgs({ port, inspectorPort: await freePort(), persistTo, envFile }),
-      "--log-level",
-      "warn",
-    ],
-    { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+  const inspectorPort = await freePort();
+  // Supervised like `npm start`'s: a runtime that dies is started again on the same state.
+  const worker = supervise(
+    "api",
+    () =>
+      spawn(
+        wranglerBin(),
+        [
+          ...wranglerDevArgs({
+            port,
+            inspectorPort,
+            persistTo,
+            envFile,
+            extra: ["--test-scheduled"],
+          }),
+          "--log-level",
+          "warn",
+        ],
+        { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+      ),
+    { log: () => undefined },
   );
   let gateWorker: ChildProcess | null = null;
   const stopGate = () => {
@@ -94,20 +152,11 @@ export async function startStack(): Promise<Stack> {
       // already gone
     }
   };
-  const stopApi = async () => {
-    if (worker.exitCode !== null || worker.signalCode !== null) return;
-    const exited = new Promise((r) => worker.once("exit", r));
-    try {
-      if (worker.pid) process.kill(-worker.pid, "SIGTERM");
-    } catch {
-      return;
-    }
-    await exited;
-  };
+  const stopApi = () => worker.stop();
   const stop = async () => {
     stopGate();
     await stopApi();
-    await new Promise((r) => transcoder.close(r));
+    await stopTranscoder();
     rmSync(persistTo, { recursive: true, force: true });
   };
   try {
@@ -142,6 +191,12 @@ export async function startStack(): Promise<Stack> {
       if (!setAdmin(email, true, { persistTo })) throw new Error(`no account ${email}`);
     },
     stopApi,
+    ...(transcoderPid ? { transcoderPid } : {}),
+    apiPid: () => worker.child.pid,
+    cron: async (cron) => {
+      const res = await fetch(`${api}/__scheduled?cron=${encodeURIComponent(cron)}`);
+      if (!res.ok) throw new Error(`cron ${cron}: ${res.status} ${await res.text()}`);
+    },
     stop,
   };
 }
