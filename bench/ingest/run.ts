@@ -1,7 +1,11 @@
 /**
- * `npm run bench:ingest`: a generated 5-minute 44.1 kHz stereo track through the transcoder's
- * single-pass pipeline and through the naive approach, in the same run; then the
- * single-pass job on a long input (BENCH_LONG_MINUTES, default 60) for its peak memory.
+ * `npm run bench:ingest`: for each kind of material (noise, a tonal chord, a mix like a real
+ * track), a generated 5-minute 44.1 kHz stereo track through the transcoder's single-pass
+ * pipeline and through the naive approach, in the same run; complete -> ready for one track
+ * through the local stack; an album (12 tonal 4-minute tracks) through the local stack, with
+ * the pipeline's factor on the same material in the same run; then the single-pass job on a
+ * long tonal input (BENCH_LONG_MINUTES, default 60) for its peak memory.
+ * BENCH_PARTS (comma-separated: ladder, stack, album, memory) runs only some of it.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -9,12 +13,14 @@ import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { bundleForNode } from "../../containers/transcoder/build.mjs";
 import { ROOT } from "../../scripts/lib/setup.mjs";
-import { makeMusic } from "../../containers/transcoder/test/media";
-import { completeToReadySeconds } from "./through-stack";
+import { MATERIALS, makeMaterial, type Material } from "../../scripts/lib/lavfi-media.mjs";
+import { albumBatch, completeToReadySeconds } from "./through-stack";
 
 const MINUTES = Number(process.env["BENCH_MINUTES"] ?? 5);
 const LONG_MINUTES = Number(process.env["BENCH_LONG_MINUTES"] ?? 60);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const ALBUM_TRACKS = Number(process.env["BENCH_ALBUM_TRACKS"] ?? 12);
+const PARTS = new Set((process.env["BENCH_PARTS"] ?? "ladder,stack,album,memory").split(","));
 
 /** The process and all its descendants, found through each thread's `children` list. */
 function processTree(rootPid: number): number[] {
@@ -95,18 +101,10 @@ const work = mkdtempSync(path.join(tmpdir(), "bench-ingest-"));
 try {
   const singlePass = await bundle("bench/ingest/single-pass.ts", work);
   const naive = await bundle("bench/ingest/naive.ts", work);
-  const source = path.join(work, "source.flac");
-  console.log(`generating a ${MINUTES}-minute 44.1 kHz stereo FLAC…`);
-  makeMusic(source, MINUTES * 60);
-  const audioSeconds = MINUTES * 60;
   const scripts = { "single pass": singlePass, naive } as const;
   type Approach = keyof typeof scripts;
   const approaches = Object.keys(scripts) as Approach[];
-  const rows = {
-    "single pass": { wall: [] as number[], cpu: [] as number[], memory: 0 },
-    naive: { wall: [] as number[], cpu: [] as number[], memory: 0 },
-  };
-  const run = async (approach: Approach, sampleMemory: boolean) => {
+  const run = async (approach: Approach, source: string, sampleMemory: boolean) => {
     const out = mkdtempSync(path.join(work, "out-"));
     try {
       return await measure(scripts[approach], [source, out], sampleMemory);
@@ -114,49 +112,105 @@ try {
       rmSync(out, { recursive: true, force: true });
     }
   };
-  // Timed rounds alternate the approaches, so both see the same machine.
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const approach of approaches) {
-      const r = await run(approach, false);
-      rows[approach].wall.push(r.wallSeconds);
-      rows[approach].cpu.push(r.cpuSeconds);
+  const sources = new Map<Material, string>();
+  const sourceOf = (material: Material) => {
+    let source = sources.get(material);
+    if (!source) {
+      source = path.join(work, `${material}.flac`);
+      console.log(`generating ${MINUTES} minutes of ${material}…`);
+      makeMaterial(source, MINUTES * 60, material);
+      sources.set(material, source);
     }
-  }
-  for (const approach of approaches) {
-    rows[approach].memory = (await run(approach, true)).peakMemoryMb;
-  }
-  console.log(
-    `\ningest benchmark: ${MINUTES}-minute track, ${availableParallelism()} cores, median of ${ROUNDS} timed rounds (memory from one more, sampled, round each)`,
-  );
-  console.log("approach        wall s   realtime   CPU s   peak PSS MB");
-  for (const approach of approaches) {
-    const r = rows[approach];
-    const wall = median(r.wall);
+    return source;
+  };
+  const audioSeconds = MINUTES * 60;
+
+  if (PARTS.has("ladder")) {
+    type Row = { wall: number[]; cpu: number[] };
+    const rows = new Map<string, Row>();
+    const row = (material: Material, approach: Approach) => {
+      const key = `${material}/${approach}`;
+      if (!rows.has(key)) rows.set(key, { wall: [], cpu: [] });
+      return rows.get(key) as Row;
+    };
+    for (const material of MATERIALS) sourceOf(material);
+    // Timed rounds alternate materials and approaches, so all see the same machine.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const material of MATERIALS) {
+        for (const approach of approaches) {
+          const r = await run(approach, sourceOf(material), false);
+          row(material, approach).wall.push(r.wallSeconds);
+          row(material, approach).cpu.push(r.cpuSeconds);
+        }
+      }
+    }
     console.log(
-      `${approach.padEnd(14)} ${wall.toFixed(1).padStart(7)} ${(audioSeconds / wall).toFixed(1).padStart(9)}x ${median(r.cpu).toFixed(1).padStart(7)} ${r.memory.toFixed(0).padStart(12)}`,
+      `\ningest benchmark: ${MINUTES}-minute tracks, ${availableParallelism()} cores, median of ${ROUNDS} timed rounds`,
+    );
+    console.log("material  approach       wall s   realtime   CPU s   single pass vs naive");
+    let worstRealtime = Infinity;
+    let worstSpeedup = Infinity;
+    for (const material of MATERIALS) {
+      const speedup =
+        median(row(material, "naive").wall) / median(row(material, "single pass").wall);
+      for (const approach of approaches) {
+        const r = row(material, approach);
+        const wall = median(r.wall);
+        if (approach === "single pass")
+          worstRealtime = Math.min(worstRealtime, audioSeconds / wall);
+        console.log(
+          `${material.padEnd(9)} ${approach.padEnd(12)} ${wall.toFixed(1).padStart(7)} ${(audioSeconds / wall).toFixed(1).padStart(9)}x ${median(r.cpu).toFixed(1).padStart(7)}   ${approach === "single pass" ? `${speedup.toFixed(2)}x` : ""}`,
+        );
+      }
+      worstSpeedup = Math.min(worstSpeedup, speedup);
+      const rounds = (a: Approach) =>
+        row(material, a)
+          .wall.map((w) => w.toFixed(1))
+          .join(", ");
+      console.log(
+        `          rounds: single pass ${rounds("single pass")} s; naive ${rounds("naive")} s`,
+      );
+    }
+    console.log(
+      `worst material: single pass ${worstRealtime.toFixed(1)}x realtime (target >= 25x), ${worstSpeedup.toFixed(2)}x faster than naive (target >= 1.7x)`,
     );
   }
-  const rounds = (approach: Approach) => rows[approach].wall.map((w) => w.toFixed(1)).join(", ");
-  console.log(`single pass, each round: ${rounds("single pass")} s; naive: ${rounds("naive")} s`);
-  const speedup = median(rows.naive.wall) / median(rows["single pass"].wall);
-  console.log(
-    `single pass is ${speedup.toFixed(2)}x faster than naive (target >= 1.7x); realtime target >= 25x`,
-  );
 
-  const stackSeconds = await completeToReadySeconds(source);
-  console.log(
-    `\ncomplete -> ready through the local stack (queue, consumer, presigned URLs, transcoder, D1): ` +
-      `${stackSeconds.toFixed(1)} s for ${MINUTES} minutes of audio (${(audioSeconds / stackSeconds).toFixed(1)}x realtime)`,
-  );
+  if (PARTS.has("stack")) {
+    const stackSeconds = await completeToReadySeconds(sourceOf("chord"));
+    console.log(
+      `\ncomplete -> ready through the local stack (queue, consumer, presigned URLs, transcoder, D1), ` +
+        `${MINUTES} minutes of chord: ${stackSeconds.toFixed(1)} s (${(audioSeconds / stackSeconds).toFixed(1)}x realtime)`,
+    );
+  }
 
-  if (LONG_MINUTES > 0) {
+  if (PARTS.has("album")) {
+    console.log(`\ngenerating an album: ${ALBUM_TRACKS} tonal tracks of 4 minutes…`);
+    const tracks = Array.from({ length: ALBUM_TRACKS }, (_, i) => {
+      const file = path.join(work, `album-${String(i + 1).padStart(2, "0")}.flac`);
+      // Each track in its own key, a semitone apart.
+      makeMaterial(file, 240, "chord", { root: 196 * 2 ** (i / 12) });
+      return file;
+    });
+    const pipeline = await run("single pass", tracks[0] as string, false);
+    const pipelineFactor = 240 / pipeline.wallSeconds;
+    const album = await albumBatch(tracks);
+    const batchFactor = (ALBUM_TRACKS * 240) / album.allReadySeconds;
+    console.log(
+      `album through the local stack: ${ALBUM_TRACKS} x 4 min of chord, ${album.allReadySeconds.toFixed(1)} s until all ready = ${batchFactor.toFixed(1)}x realtime (target >= 20x); ` +
+        `the single-pass pipeline on track 1: ${pipeline.wallSeconds.toFixed(1)} s = ${pipelineFactor.toFixed(1)}x; ` +
+        `batch / pipeline = ${(batchFactor / pipelineFactor).toFixed(2)} (target >= 0.75); first track playable after ${album.firstReadySeconds.toFixed(1)} s`,
+    );
+  }
+
+  if (PARTS.has("memory") && LONG_MINUTES > 0) {
     const long = path.join(work, "long.flac");
-    console.log(`\ngenerating a ${LONG_MINUTES}-minute input for the memory check…`);
-    makeMusic(long, LONG_MINUTES * 60);
+    console.log(`\ngenerating a ${LONG_MINUTES}-minute tonal input for the memory check…`);
+    makeMaterial(long, LONG_MINUTES * 60, "chord");
     const out = mkdtempSync(path.join(work, "out-long-"));
     const r = await measure(singlePass, [long, out], true);
     console.log(
-      `${LONG_MINUTES}-minute input: wall ${r.wallSeconds.toFixed(1)} s (${((LONG_MINUTES * 60) / r.wallSeconds).toFixed(1)}x realtime), peak memory (PSS, whole process tree incl. Node) ${r.peakMemoryMb.toFixed(0)} MB (target < 150 MB)`,
+      `${LONG_MINUTES}-minute chord: wall ${r.wallSeconds.toFixed(1)} s (${((LONG_MINUTES * 60) / r.wallSeconds).toFixed(1)}x realtime), peak memory (PSS, whole process tree incl. Node) ${r.peakMemoryMb.toFixed(0)} MB (target < 150 MB)`,
     );
   }
 } finally {

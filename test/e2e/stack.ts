@@ -101,24 +101,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // Revocation records are trusted for 2 s instead of 30, so tests see refusals quickly.
   writeFileSync(gateEnvFile, `${playbackKeys}\nGATE_REVOCATION_MEMO_SECONDS=2\n`);
   const envFile = path.join(persistTo, "test.env");
+  const vars = new Map<string, string>([
+    ["ENVIRONMENT", "development"],
+    ["JWT_KEYS", `{"k1":"${randomBytes(32).toString("base64url")}"}`],
+    ["JWT_ACTIVE_KID", "k1"],
+    ["PASSWORD_PBKDF2_ITERATIONS", "2000"],
+    ["UPLOADS_IN_FLIGHT_MAX", "25"],
+    ["R2_ACCESS_KEY_ID", "e2e-key"],
+    ["R2_SECRET_ACCESS_KEY", randomBytes(16).toString("hex")],
+    ["R2_S3_ENDPOINT", `${api}/dev/r2`],
+    ["TRANSCODER_URL", transcoderUrl],
+    ["TRANSCODER_SECRET", secret],
+    ["GATE_ORIGIN", gate],
+  ]);
+  for (const [name, value] of Object.entries(options.vars ?? {})) vars.set(name, value);
   writeFileSync(
     envFile,
-    [
-      "ENVIRONMENT=development",
-      `JWT_KEYS={"k1":"${randomBytes(32).toString("base64url")}"}`,
-      "JWT_ACTIVE_KID=k1",
-      "PASSWORD_PBKDF2_ITERATIONS=2000",
-      "UPLOADS_IN_FLIGHT_MAX=25",
-      "R2_ACCESS_KEY_ID=e2e-key",
-      `R2_SECRET_ACCESS_KEY=${randomBytes(16).toString("hex")}`,
-      `R2_S3_ENDPOINT=${api}/dev/r2`,
-      `TRANSCODER_URL=${transcoderUrl}`,
-      `TRANSCODER_SECRET=${secret}`,
-      `GATE_ORIGIN=${gate}`,
-      playbackKeys,
-      ...Object.entries(options.vars ?? {}).map(([k, v]) => `${k}=${v}`),
-      "",
-    ].join("\n"),
+    [...[...vars].map(([name, value]) => `${name}=${value}`), playbackKeys, ""].join("\n"),
   );
   applyLocalMigrations(persistTo);
   ensureWebBuild();

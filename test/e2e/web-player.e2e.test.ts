@@ -10,6 +10,7 @@ import { startStack, type Stack } from "./stack";
 /** Long enough for 30 s of counted playing after a seek back. */
 const TRACK_SECONDS = 48;
 const TITLE = `Browser Song ${Date.now().toString(36)}`;
+const IN_FLIGHT_MAX = 3;
 const FAN = { email: `fan-${Date.now()}@example.com`, password: "a long enough password" };
 
 let stack: Stack;
@@ -77,7 +78,11 @@ async function throttled(
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "web-e2e-"));
-  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+  // A small limit of uploads in progress, so the album test can reach it.
+  [stack, browser] = await Promise.all([
+    startStack({ vars: { UPLOADS_IN_FLIGHT_MAX: String(IN_FLIGHT_MAX) } }),
+    launchChromium(),
+  ]);
   page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   page.on("pageerror", (e) => console.error("page error:", e.message));
 }, 180_000);
@@ -121,6 +126,46 @@ describe("the web player, in chromium", () => {
     await page.locator('li.upload[data-state="ready"]').waitFor({ timeout: 90_000 });
     expect(await row.locator(".status").textContent()).toContain("Ready");
     await shot("upload-ready");
+  });
+
+  it("queues an album's files beyond the limit of uploads in progress instead of refusing them", async () => {
+    const { accessToken } = (await (
+      await fetch(`${stack.api}/v1/auth/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(FAN),
+      })
+    ).json()) as { accessToken: string };
+    const call = (method: string, route: string, body?: unknown) =>
+      fetch(`${stack.api}${route}`, {
+        method,
+        headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
+        body: body ? JSON.stringify(body) : null,
+      });
+    // Uploads asked for elsewhere (another tab) fill the account's limit.
+    const others: string[] = [];
+    for (let i = 0; i < IN_FLIGHT_MAX; i++) {
+      const res = await call("POST", "/v1/uploads", {
+        filename: `other-${i}.flac`,
+        contentType: "audio/flac",
+        size: 1000,
+      });
+      expect(res.status).toBe(201);
+      others.push(((await res.json()) as { uploadId: string }).uploadId);
+    }
+    const file = path.join(dir, "album-track.flac");
+    makeMusic(file, 4, { tags: { title: "Queued Album Track" } });
+    await page.locator("#file-picker").setInputFiles(file);
+    const row = page.locator("li.upload", { hasText: "album-track.flac" });
+    await row.locator(".status", { hasText: "Waiting" }).waitFor();
+    expect(await row.getAttribute("data-state")).toBe("waiting");
+    await shot("upload-waiting");
+    // One of the others is cancelled: the waiting file goes by itself, and becomes ready.
+    expect((await call("DELETE", `/v1/uploads/${others.pop()}`)).status).toBe(204);
+    await page
+      .locator('li.upload[data-state="ready"]', { hasText: "album-track.flac" })
+      .waitFor({ timeout: 60_000 });
+    for (const id of others) await call("DELETE", `/v1/uploads/${id}`);
   });
 
   it("finds it with suggestions, plays it, and seeks by clicking the waveform", async () => {

@@ -1,4 +1,4 @@
-import { api, describeError } from "../api";
+import { ApiProblem, api, describeError } from "../api";
 import { h } from "../dom";
 import type { App, View } from "../app";
 import type { Upload } from "../types";
@@ -6,6 +6,10 @@ import type { Upload } from "../types";
 type Created = { uploadId: string; putUrl: string; headers: Record<string, string> };
 
 const POLL_MS = 1000;
+/** Files sent at once; the rest of an album waits its turn in the list. */
+const PARALLEL_SENDS = 3;
+/** How often a file refused for too many uploads in progress asks again. */
+const IN_FLIGHT_RETRY_MS = 5000;
 const ACCEPT = "audio/*,.mp3,.wav,.flac,.m4a,.aac,.ogg,.opus,.aif,.aiff";
 const STAGES: ReadonlyMap<string, string> = new Map<Upload["state"], string>([
   ["awaiting_upload", "Waiting for the file"],
@@ -27,9 +31,28 @@ const TYPES_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
   ["aiff", "audio/aiff"],
 ]);
 
+/** Runs at most `max` tasks at once, the others in the order they came. */
+function limiter(max: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= max) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+const sending = limiter(PARALLEL_SENDS);
+
 /**
  * Upload: drop or pick files; each goes straight to storage with a presigned PUT (a bar for
- * the bytes sent), then shows the processing stage and percent until ready or failed.
+ * the bytes sent), then shows the processing stage and percent until ready or failed. A whole
+ * album can be dropped at once: files are sent a few at a time, and those beyond the account's
+ * limit of uploads in progress wait in the list until one finishes.
  */
 export const upload: View = (app) => {
   const list = h("ul", { class: "uploads" });
@@ -108,20 +131,42 @@ function uploadRow(app: App, file: File, visibility: string): HTMLElement {
     if (uploadId) await api.request("DELETE", `/v1/uploads/${uploadId}`).catch(() => undefined);
     fail("Cancelled.", "cancelled");
   });
+  row.dataset["state"] = "waiting";
+  status.textContent = "Waiting to send…";
+  /** Asks for an upload, waiting while the account has too many in progress. */
+  const create = async (): Promise<Created | null> => {
+    for (;;) {
+      if (stopped) return null;
+      try {
+        return await api.post<Created>("/v1/uploads", {
+          filename: file.name,
+          contentType: file.type || guessType(file.name),
+          size: file.size,
+          visibility,
+        });
+      } catch (error) {
+        if (!(error instanceof ApiProblem) || error.code !== "TOO_MANY_UPLOADS_IN_FLIGHT")
+          throw error;
+        status.textContent = `Waiting: ${error.message} It starts by itself.`;
+        await new Promise((r) => setTimeout(r, IN_FLIGHT_RETRY_MS));
+      }
+    }
+  };
   void (async () => {
     try {
-      const created = await api.post<Created>("/v1/uploads", {
-        filename: file.name,
-        contentType: file.type || guessType(file.name),
-        size: file.size,
-        visibility,
+      const sent = await sending(async () => {
+        const created = await create();
+        if (!created) return false;
+        uploadId = created.uploadId;
+        row.dataset["uploadId"] = uploadId;
+        row.dataset["state"] = "awaiting_upload";
+        status.textContent = "Uploading…";
+        await put(created, file, (fraction) => (bar.value = Math.round(fraction * 100)));
+        if (stopped) return false;
+        await api.post(`/v1/uploads/${uploadId}/complete`);
+        return true;
       });
-      uploadId = created.uploadId;
-      row.dataset["uploadId"] = uploadId;
-      status.textContent = "Uploading…";
-      await put(created, file, (fraction) => (bar.value = Math.round(fraction * 100)));
-      if (stopped) return;
-      await api.post(`/v1/uploads/${uploadId}/complete`);
+      if (!sent) return;
       for (;;) {
         if (stopped) return;
         const u = await api.get<Upload>(`/v1/uploads/${uploadId}`);
