@@ -120,8 +120,11 @@ const COST: Record<Rendition["id"] | "analysis", number> = {
 };
 
 /**
- * Spreads the ladder over `workers` encoder processes (one per core) so their CPU costs are
- * close: heaviest first, each to the currently lightest group (greedy LPT scheduling).
+ * Spreads the ladder over `workers` encoder processes so their CPU costs are close: heaviest
+ * first, each to the currently lightest group (greedy LPT scheduling). The pipeline asks for
+ * one more process than cores: what each rung costs depends on the music (on tonal music the
+ * 128k and 256k rungs are heavy, on a dense mix only 256k), so no fixed plan balances two
+ * processes for all of it; with three, the kernel balances them over the two cores.
  */
 export function planEncoderGroups(
   renditions: readonly Rendition[],

@@ -54,7 +54,7 @@ export type Progress = (stage: "transcoding" | "packaging", percent: number) => 
 
 /**
  * Decodes the source once and lets the decoder write the PCM straight into one encoder
- * process per core, each making part of the ladder (one also measuring loudness and
+ * process per core plus one, each making part of the ladder (one also measuring loudness and
  * fingerprinting), plus a copy to us for the waveform: every core gets work, nothing is
  * decoded twice, and memory stays bounded by pipe buffers whatever the length.
  */
@@ -63,7 +63,7 @@ export async function transcode(
   source: ProbedSource,
   outDir: string,
   onProgress: Progress = () => undefined,
-  workers = availableParallelism(),
+  workers = availableParallelism() + 1,
   signal?: AbortSignal,
 ): Promise<{ ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure }> {
   const pcm: PcmFormat = {
