@@ -45,6 +45,14 @@ const row = (id: string) =>
       failure_code: string | null;
     }>();
 
+/** A prefix recorded for sweeping from `at` on, as an ingest attempt records the one it writes to. */
+const recordDue = (prefix: string, at: number) =>
+  env.DB.prepare(
+    "INSERT INTO storage_deletions (prefix, requested_at, sweep_until) VALUES (?, ?, ?)",
+  )
+    .bind(prefix, at, at)
+    .run();
+
 describe("ingest consumer", () => {
   it("lets only one of two concurrent consumers take a job", async () => {
     const { id } = await seedUpload("queued");
@@ -174,7 +182,7 @@ describe("upload cleanup cron", () => {
     const prefix = `tracks/trk_sweeptest/av_${crypto.randomUUID().slice(0, 8)}/`;
     const leaseUntil = Date.now() + 60_000;
     const sweeps = services().sweeps;
-    await sweeps.record(prefix, leaseUntil, leaseUntil).run();
+    await recordDue(prefix, leaseUntil);
     await env.MEDIA.put(`${prefix}aac_64/media.mp4`, "partial");
     await sweeps.run();
     expect(await env.MEDIA.head(`${prefix}aac_64/media.mp4`)).not.toBeNull();
@@ -260,8 +268,8 @@ describe("publishing", () => {
       env.DB.prepare("SELECT 1 FROM storage_deletions WHERE prefix = ?")
         .bind(`tracks/${trackId}/av_${trackId}/`)
         .first();
-    await services().sweeps.record("tracks/trk_lost/av_trk_lost/", leaseUntil, leaseUntil).run();
-    await services().sweeps.record("tracks/trk_held/av_trk_held/", leaseUntil, leaseUntil).run();
+    await recordDue("tracks/trk_lost/av_trk_lost/", leaseUntil);
+    await recordDue("tracks/trk_held/av_trk_held/", leaseUntil);
     // With the lease, the same publish goes through, and leaves no guard row behind.
     const held = await seedUpload("processing", { leaseUntil });
     await publish(
