@@ -5,13 +5,14 @@
  * `ready` exactly once, with no duplicate track and no object left that nothing owns.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { getPlatformProxy } from "wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeMaterial } from "../../scripts/lib/lavfi-media.mjs";
 import { ROOT } from "../../scripts/lib/setup.mjs";
+import { apiCall, registerAccount, sendUpload } from "./client";
 import { startStack, type Stack } from "./stack";
 
 /** Short, so a job whose consumer died is taken up again within the test. */
@@ -29,24 +30,10 @@ type UploadView = {
   failure: { code: string; reason: string } | null;
 };
 
-async function call<T>(method: string, route: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.api}${route}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body ? { "Content-Type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : null,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
 /** The upload's view; undefined while the api is down (it is being restarted). */
 async function view(id: string): Promise<UploadView | undefined> {
   try {
-    return await call<UploadView>("GET", `/v1/uploads/${id}`);
+    return await apiCall<UploadView>(stack, token, "GET", `/v1/uploads/${id}`);
   } catch {
     return undefined;
   }
@@ -66,20 +53,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 async function startUpload(name: string, root: number): Promise<string> {
   const file = path.join(dir, `${name}.flac`);
   makeMaterial(file, 120, "chord", { root });
-  const bytes = await readFile(file);
-  const created = await call<{ uploadId: string; putUrl: string; headers: Record<string, string> }>(
-    "POST",
-    "/v1/uploads",
-    { filename: `${name}.flac`, contentType: "audio/flac", size: bytes.length, title: name },
-  );
-  const put = await fetch(created.putUrl, { method: "PUT", headers: created.headers, body: bytes });
-  expect(put.status).toBe(200);
-  await call("POST", `/v1/uploads/${created.uploadId}/complete`);
+  const id = await sendUpload(stack, token, file, { title: name });
   await until("the transcode to start", async () => {
-    const v = await view(created.uploadId);
+    const v = await view(id);
     return v?.progress.stage === "transcoding" ? true : undefined;
   });
-  return created.uploadId;
+  return id;
 }
 
 const ready = (id: string) =>
@@ -113,16 +92,7 @@ beforeAll(async () => {
     vars: { INGEST_LEASE_SECONDS: String(LEASE_SECONDS) },
   });
   dir = await mkdtemp(path.join(tmpdir(), "e2e-chaos-"));
-  const res = await fetch(`${stack.api}/v1/auth/register`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
-      email: "chaos@e2e.local",
-      password: "correct horse battery",
-      displayName: "Chaos",
-    }),
-  });
-  token = ((await res.json()) as { accessToken: string }).accessToken;
+  token = await registerAccount(stack, "chaos@e2e.local", "Chaos");
 });
 
 afterAll(async () => {

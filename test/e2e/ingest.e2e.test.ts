@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeMusic, makeReferenceTone } from "../../containers/transcoder/test/media";
 import { getPlatformProxy } from "wrangler";
 import { ROOT } from "../../scripts/lib/setup.mjs";
+import { registerAccount } from "./client";
 import { startStack, type Stack } from "./stack";
 
 type Json = Record<string, unknown>;
@@ -65,16 +66,7 @@ async function upload(file: string, contentType: string, extra: Json = {}) {
 beforeAll(async () => {
   stack = await startStack();
   dir = await mkdtemp(path.join(tmpdir(), "e2e-media-"));
-  const res = await fetch(`${stack.api}/v1/auth/register`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
-      email: "uploader@e2e.local",
-      password: "correct horse battery",
-      displayName: "Uploader",
-    }),
-  });
-  token = ((await res.json()) as { accessToken: string }).accessToken;
+  token = await registerAccount(stack, "uploader@e2e.local", "Uploader");
 });
 
 afterAll(async () => {

@@ -76,6 +76,16 @@ async function throttled(
   }
 }
 
+/** The signed-up listener's access token, for calling the api beside the browser. */
+async function fanToken(): Promise<string> {
+  const res = await fetch(`${stack.api}/v1/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(FAN),
+  });
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "web-e2e-"));
   // A small limit of uploads in progress, so the album test can reach it.
@@ -129,13 +139,7 @@ describe("the web player, in chromium", () => {
   });
 
   it("queues an album's files beyond the limit of uploads in progress instead of refusing them", async () => {
-    const { accessToken } = (await (
-      await fetch(`${stack.api}/v1/auth/login`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(FAN),
-      })
-    ).json()) as { accessToken: string };
+    const accessToken = await fanToken();
     const call = (method: string, route: string, body?: unknown) =>
       fetch(`${stack.api}${route}`, {
         method,
@@ -322,13 +326,7 @@ describe("the web player, in chromium", () => {
       await row.getByRole("button", { name: "Cancel" }).click();
       await row.locator(".status", { hasText: "Cancelled." }).waitFor();
       // The api no longer knows the upload (its row and object are gone).
-      const { accessToken } = (await (
-        await fetch(`${stack.api}/v1/auth/login`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(FAN),
-        })
-      ).json()) as { accessToken: string };
+      const accessToken = await fanToken();
       const res = await fetch(`${stack.api}/v1/uploads/${uploadId}`, {
         headers: { Authorization: `Bearer ${accessToken}` },
       });

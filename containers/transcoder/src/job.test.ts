@@ -63,25 +63,31 @@ describe("POST /jobs", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** A job as the api sends it: the source stored under `sourceKey`, outputs to the stand-in. */
+  const jobRequest = (sourceKey: string, sizeBytes: number, maxDurationSeconds = 7200) => {
+    const jobId = sourceKey.replace(/\W/g, "");
+    return {
+      version: 1 as const,
+      jobId,
+      source: { url: `${storeBase}/${sourceKey}`, sizeBytes: Math.max(1, sizeBytes) },
+      outputs: Object.fromEntries(
+        ASSET_OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/${jobId}/${n}`]),
+      ),
+      limits: { maxDurationSeconds },
+    };
+  };
+
   async function submit(
     sourceKey: string,
     body: Buffer,
     extra: { maxDurationSeconds?: number } = {},
   ) {
     store.objects.set(sourceKey, { body, contentType: "application/octet-stream" });
-    const jobId = sourceKey.replace(/\W/g, "");
+    const request = jobRequest(sourceKey, body.length, extra.maxDurationSeconds);
     const res = await fetch(`${base}/jobs`, {
       method: "POST",
       headers: { Authorization: "Bearer test-secret", "Content-Type": "application/json" },
-      body: JSON.stringify({
-        version: 1,
-        jobId,
-        source: { url: `${storeBase}/${sourceKey}`, sizeBytes: Math.max(1, body.length) },
-        outputs: Object.fromEntries(
-          ASSET_OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/${jobId}/${n}`]),
-        ),
-        limits: { maxDurationSeconds: extra.maxDurationSeconds ?? 7200 },
-      }),
+      body: JSON.stringify(request),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/x-ndjson");
@@ -90,7 +96,7 @@ describe("POST /jobs", () => {
       .split("\n")
       .map((line) => TranscodeEventSchema.parse(JSON.parse(line)));
     return {
-      jobId,
+      jobId: request.jobId,
       events,
       result: events.at(-1) as Extract<TranscodeEvent, { type: "done" | "failed" }>,
     };
@@ -282,15 +288,7 @@ describe("POST /jobs", () => {
     const stagesInSlot: string[] = [];
     let inSlot = false;
     const job = runJob(
-      {
-        version: 1,
-        jobId: "slot",
-        source: { url: `${storeBase}/uploads/slot`, sizeBytes: (await stat(file)).size },
-        outputs: Object.fromEntries(
-          ASSET_OUTPUT_NAMES.map((n) => [n, `${storeBase}/out/slot/${n}`]),
-        ),
-        limits: { maxDurationSeconds: 60 },
-      },
+      jobRequest("uploads/slot", (await stat(file)).size, 60),
       (e) => {
         events.push(e);
         if (inSlot && e.type === "progress") stagesInSlot.push(e.stage);

@@ -6,6 +6,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { TranscodeEvent, TranscodeJobRequest } from "@edge-music/core/transcode-contract";
+import { limiter } from "@edge-music/core/limiter";
 import { log } from "./log.js";
 import { transcode } from "./media/pipeline.js";
 import { decodeLimitSeconds } from "./media/ffmpeg-args.js";
@@ -145,11 +146,11 @@ export async function runJob(
     // Waiting for a transcode slot has no limit of its own (the api's lease bounds it).
     deadline = new AbortController().signal;
     const out = path.join(work, "out");
-    const stage = await slot(async () => {
+    const transcoded = await slot(async () => {
       stop().throwIfAborted();
       emit({ type: "progress", stage: "probing", percent: 0 });
       const probed = await probeSource(sourcePath, job.limits.maxDurationSeconds, stop());
-      if (!probed.ok) return { probed } as const;
+      if (!probed.ok) return fail(probed.refusal.code, probed.refusal.reason, false);
       // The job's own limit, from when its transcode starts (waiting for a slot is not work).
       deadline = AbortSignal.timeout(jobTimeLimitMs(probed.source.durationSeconds));
       const outcome = await transcode(
@@ -160,13 +161,11 @@ export async function runJob(
         undefined,
         stop(),
       );
-      return { probed, outcome } as const;
+      return { source: probed.source, outcome };
     });
     stop().throwIfAborted();
-    const { probed } = stage;
-    if (!probed.ok) return emit(fail(probed.refusal.code, probed.refusal.reason, false));
-    const outcome = stage.outcome;
-    if (!outcome) throw new Error("unreachable: a probed source is transcoded");
+    if ("type" in transcoded) return emit(transcoded);
+    const { source, outcome } = transcoded;
     if (!outcome.ok) {
       const { detail, ...failure } = outcome.failure;
       log("warn", "transcode failed", {
@@ -180,7 +179,7 @@ export async function runJob(
     const { result } = outcome;
     // A cut-off file still decodes, to less audio than its header promises; a lying one
     // holds more, and decoding stopped at the limit.
-    const promised = probed.source.durationSeconds;
+    const promised = source.durationSeconds;
     if (result.durationSeconds >= decodeLimitSeconds(promised) - 0.25) {
       return emit(
         fail(
@@ -213,25 +212,27 @@ export async function runJob(
     }
     let uploaded = 0;
     let failed: string | null = null;
-    const pending = [...result.files];
-    const storeNext = async (): Promise<void> => {
-      for (let file = pending.shift(); file && !failed; file = pending.shift()) {
-        const ok = await upload(
-          path.join(out, file.name),
-          outputs.get(file.name) ?? "",
-          file.contentType,
-          stop(),
-        );
-        if (!ok) failed ??= file.name;
-        else
-          emit({
-            type: "progress",
-            stage: "uploading",
-            percent: Math.floor((++uploaded / result.files.length) * 100),
-          });
-      }
-    };
-    await Promise.all(Array.from({ length: PARALLEL_UPLOADS }, storeNext));
+    const storing = limiter(PARALLEL_UPLOADS);
+    await Promise.all(
+      result.files.map((file) =>
+        storing.run(async () => {
+          if (failed) return;
+          const ok = await upload(
+            path.join(out, file.name),
+            outputs.get(file.name) ?? "",
+            file.contentType,
+            stop(),
+          );
+          if (!ok) failed ??= file.name;
+          else
+            emit({
+              type: "progress",
+              stage: "uploading",
+              percent: Math.floor((++uploaded / result.files.length) * 100),
+            });
+        }),
+      ),
+    );
     if (failed) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${failed} failed.`, true));
     log("info", "job done", {
       jobId: job.jobId,
@@ -246,7 +247,7 @@ export async function runJob(
         loudness: result.loudness,
         waveform: result.waveform,
         fingerprint: result.fingerprint,
-        tags: probed.source.tags,
+        tags: source.tags,
         files: result.files.map((f) => f.name),
       },
     });

@@ -5,6 +5,7 @@ import {
   TranscodeJobRequestSchema,
   type TranscodeEvent,
 } from "@edge-music/core/transcode-contract";
+import { limiter } from "@edge-music/core/limiter";
 import { runJob } from "./job.js";
 import { log } from "./log.js";
 
@@ -57,27 +58,6 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
-}
-
-/** A counting semaphore: jobs past the running limit wait their turn. */
-function limiter(max: number) {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return {
-    get waiting() {
-      return waiting.length;
-    },
-    run: async <T>(task: () => Promise<T>): Promise<T> => {
-      if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-      running++;
-      try {
-        return await task();
-      } finally {
-        running--;
-        waiting.shift()?.();
-      }
-    },
-  };
 }
 
 export function createHandler(config: ServerConfig) {

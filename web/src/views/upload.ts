@@ -1,3 +1,4 @@
+import { limiter } from "@edge-music/core/limiter";
 import { ApiProblem, api, describeError } from "../api";
 import { h } from "../dom";
 import type { App, View } from "../app";
@@ -31,22 +32,7 @@ const TYPES_BY_EXTENSION: ReadonlyMap<string, string> = new Map([
   ["aiff", "audio/aiff"],
 ]);
 
-/** Runs at most `max` tasks at once, the others in the order they came. */
-function limiter(max: number) {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= max) await new Promise<void>((r) => waiting.push(r));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-const sending = limiter(PARALLEL_SENDS);
+const sending = limiter(PARALLEL_SENDS).run;
 
 /**
  * Upload: drop or pick files; each goes straight to storage with a presigned PUT (a bar for

@@ -61,10 +61,14 @@ export class IngestService {
     this.transcoder = new TranscoderClient(config, env);
   }
 
+  /** How long a consumer owns a job (and the job's presigned URLs stay valid). */
+  private get leaseMs(): number {
+    return this.config.ingest.leaseSeconds * 1000;
+  }
+
   async process(uploadId: string): Promise<IngestOutcome> {
     const now = Date.now();
-    const leaseMs = this.config.ingest.leaseSeconds * 1000;
-    const leaseUntil = now + leaseMs;
+    const leaseUntil = now + this.leaseMs;
     const leased = await this.db
       .update(uploads)
       .set({
@@ -106,7 +110,7 @@ export class IngestService {
       outcome = await this.transcoder.run(
         upload,
         prefix,
-        leaseMs / 1000,
+        this.config.ingest.leaseSeconds,
         async (stage, percent) => {
           const now = Date.now();
           if (now - lastProgressWrite < PROGRESS_INTERVAL_MS && percent < 100) return;
@@ -397,9 +401,7 @@ export class IngestService {
    */
   async deletePrefix(prefix: string): Promise<void> {
     const now = Date.now();
-    await runBatch(this.db, [
-      this.sweeps.record(prefix, now + this.config.ingest.leaseSeconds * 1000, now),
-    ]);
+    await runBatch(this.db, [this.sweeps.record(prefix, now + this.leaseMs, now)]);
     await deletePrefix(this.env.MEDIA, prefix);
   }
 }
