@@ -1,6 +1,5 @@
 import { FRAGMENT_SECONDS, type Rendition } from "@edge-music/core/renditions";
 import { safeInput, safeProbeInput } from "./admission.js";
-import { waveformFilter } from "./waveform.js";
 
 /**
  * The decoded PCM every encoder reads: signed little-endian, interleaved; 16-bit for 16-bit
@@ -61,12 +60,16 @@ export function decodeArgs(
  * (tonal music at 256k took up to 4x as long as `fast`, a dense mix at 256k 4x too), and its
  * difference signal against the source is no better (on the chord at 64k, 12 dB against
  * `fast`'s 58 dB). `fast` low-passes harder at 64k, so that rung states a 12 kHz cutoff,
- * which keeps at least `twoloop`'s bandwidth there. The figures are in the README.
+ * which keeps at least `twoloop`'s bandwidth there. At 256k, 128 kb/s per channel needs no
+ * mid/side stereo, and the encoder's per-band mid/side search is what made that rung slow on
+ * tonal and dense material (a 16-bit chord: 10.1 s of CPU per 5 minutes with it, 3.9 s
+ * without; the mix 6.6 s against 4.1 s) for a difference signal within 1 dB. The figures
+ * are in the README.
  */
 const AAC_OPTIONS: ReadonlyMap<Rendition["id"], readonly string[]> = new Map([
   ["aac_64", ["-aac_coder", "fast", "-cutoff", "12000"]],
   ["aac_128", ["-aac_coder", "fast"]],
-  ["aac_256", ["-aac_coder", "fast"]],
+  ["aac_256", ["-aac_coder", "fast", "-aac_ms", "0"]],
 ]);
 
 /** Encoder arguments of one rendition (after `-map`). */
@@ -102,29 +105,36 @@ export function renditionOutputArgs(
 /** What one encoder process makes: some renditions, and maybe the analysis. */
 export type EncoderGroup = {
   outputs: { rendition: Rendition; path: string }[];
-  /** Loudness (EBU R128, true peak), the fingerprint of the first two minutes, the waveform. */
-  analysis?: { fingerprintPath: string; waveformLevelsPath: string };
+  /**
+   * Loudness (EBU R128, true peak), the fingerprint of the first two minutes, and 16-bit PCM
+   * on stdout for the waveform.
+   */
+  analysis?: { fingerprintPath: string };
 };
 
+type Part = Rendition["id"] | "analysis";
+
 /**
- * CPU seconds per 4 minutes of 44.1 kHz stereo, the worst of `npm run bench:encoders`'
- * materials for each (tonal music for the AAC rungs), with Debian's ffmpeg 5.1 on the 2-core
- * machine. The AAC rungs dominate; FLAC and the analysis are cheap.
+ * CPU seconds per 5 minutes of 44.1 kHz stereo, each part run alone on PCM, with Debian's
+ * ffmpeg 5.1 on the 2-core machine, for each kind of material `bench:ingest` measures (and
+ * 16-bit tonal audio, as on CDs, where the AAC encoder behaves differently again). Which
+ * rung is heavy depends on the music: 128k and 256k on tonal music, 256k on a dense mix.
  */
-const COST: Record<Rendition["id"] | "analysis", number> = {
-  aac_64: 2.0,
-  aac_128: 6.4,
-  aac_256: 6.5,
-  flac: 0.6,
-  analysis: 1.2,
-};
+const COST_PROFILES: readonly Readonly<Record<Part, number>>[] = [
+  { aac_64: 1.95, aac_128: 2.49, aac_256: 2.19, flac: 0.59, analysis: 1.8 }, // noise
+  { aac_64: 2.12, aac_128: 7.31, aac_256: 6.79, flac: 0.58, analysis: 1.8 }, // chord, 24-bit
+  { aac_64: 1.64, aac_128: 2.51, aac_256: 3.9, flac: 0.45, analysis: 1.8 }, // chord, 16-bit
+  { aac_64: 1.83, aac_128: 2.57, aac_256: 4.08, flac: 0.63, analysis: 1.8 }, // mix
+];
 
 /**
- * Spreads the ladder over `workers` encoder processes so their CPU costs are close: heaviest
- * first, each to the currently lightest group (greedy LPT scheduling). The pipeline asks for
- * one more process than cores: what each rung costs depends on the music (on tonal music the
- * 128k and 256k rungs are heavy, on a dense mix only 256k), so no fixed plan balances two
- * processes for all of it; with three, the kernel balances them over the two cores.
+ * Spreads the ladder and the analysis over at most `workers` encoder processes (the pipeline
+ * asks for one per core). No split balances every kind of music, so this one is chosen for
+ * the worst case: of all assignments (a handful of parts, so all are tried), the one whose
+ * busiest process, on the material where it does worst, is closest to a perfect split of
+ * that material's work. On two cores that is 128k + FLAC + analysis against 64k + 256k,
+ * within 8% of perfect on every profile; one process per rendition, or one more process
+ * than cores for the kernel to balance, measured slower on every material (README, "Ingest").
  */
 export function planEncoderGroups(
   renditions: readonly Rendition[],
@@ -132,33 +142,44 @@ export function planEncoderGroups(
   pathOf: (rendition: Rendition) => string,
   analysis: NonNullable<EncoderGroup["analysis"]>,
 ): EncoderGroup[] {
-  const count = Math.max(1, Math.min(workers, renditions.length));
-  const groups: (EncoderGroup & { cost: number })[] = Array.from({ length: count }, () => ({
-    outputs: [],
-    cost: 0,
-  }));
-  type Job = { cost: number; add: (g: EncoderGroup) => void };
-  const jobs: Job[] = [
-    ...renditions.map((rendition) => ({
-      cost: COST[rendition.id],
-      add: (g: EncoderGroup) => g.outputs.push({ rendition, path: pathOf(rendition) }),
-    })),
-    { cost: COST.analysis, add: (g: EncoderGroup) => (g.analysis = analysis) },
-  ];
-  for (const job of jobs.sort((a, b) => b.cost - a.cost)) {
-    const lightest = groups.reduce((min, g) => (g.cost < min.cost ? g : min));
-    job.add(lightest);
-    lightest.cost += job.cost;
+  const parts: Part[] = [...renditions.map((r) => r.id), "analysis"];
+  const count = Math.max(1, Math.min(workers, parts.length));
+  // How far the busiest process is above a perfect split, on the material where it is worst.
+  const worstExcess = (assignment: number[]) =>
+    Math.max(
+      ...COST_PROFILES.map((cost) => {
+        const loads = new Array<number>(count).fill(0);
+        parts.forEach((part, i) => {
+          const process = assignment[i] as number;
+          loads[process] = (loads[process] as number) + cost[part];
+        });
+        const total = loads.reduce((a, b) => a + b, 0);
+        return Math.max(...loads) / Math.max(total / count, ...parts.map((p) => cost[p]));
+      }),
+    );
+  let best: number[] = parts.map(() => 0);
+  let bestExcess = worstExcess(best);
+  // Every assignment of parts to processes, as the digits of i in base `count`.
+  for (let i = 1; i < count ** parts.length; i++) {
+    const assignment = parts.map((_, p) => Math.floor(i / count ** p) % count);
+    const excess = worstExcess(assignment);
+    if (excess < bestExcess - 1e-9) [best, bestExcess] = [assignment, excess];
   }
-  return groups
-    .filter((g) => g.outputs.length > 0 || g.analysis)
-    .map(({ outputs, analysis }) => (analysis ? { outputs, analysis } : { outputs }));
+  const groups: EncoderGroup[] = Array.from({ length: count }, () => ({ outputs: [] }));
+  renditions.forEach((rendition, i) =>
+    (groups[best[i] as number] as EncoderGroup).outputs.push({
+      rendition,
+      path: pathOf(rendition),
+    }),
+  );
+  (groups[best[parts.length - 1] as number] as EncoderGroup).analysis = analysis;
+  return groups.filter((g) => g.outputs.length > 0 || g.analysis);
 }
 
 /**
  * One encoder process: PCM on stdin, split to each of its renditions and, for the group
  * that holds it, the analysis branch. The ebur128 summary is read from stderr, so that
- * process logs at `info`.
+ * process logs at `info`; the waveform's PCM leaves on stdout.
  */
 export function encodeArgs(pcm: PcmFormat, group: EncoderGroup, sourceBits: number): string[] {
   const branches = group.outputs.length + (group.analysis ? 1 : 0);
@@ -166,8 +187,8 @@ export function encodeArgs(pcm: PcmFormat, group: EncoderGroup, sourceBits: numb
   const filters = [`[0:a]asplit=${branches}${labels.join("")}${group.analysis ? "[an]" : ""}`];
   if (group.analysis) {
     filters.push(
-      `[an]asplit=3[l][f][w];[l]ebur128=peak=true[lo];[f]atrim=end=${FINGERPRINT_SECONDS}[fp]`,
-      `[w]${waveformFilter(pcm.sampleRate, group.analysis.waveformLevelsPath)}[wo]`,
+      `[an]asplit=3[l][f][w];[l]ebur128=peak=true:framelog=verbose[lo];[f]atrim=end=${FINGERPRINT_SECONDS}[fp]`,
+      "[w]aformat=sample_fmts=s16[wo]",
     );
   }
   const logging = group.analysis
@@ -190,9 +211,14 @@ export function encodeArgs(pcm: PcmFormat, group: EncoderGroup, sourceBits: numb
           "-",
           "-map",
           "[wo]",
+          "-c:a",
+          "pcm_s16le",
           "-f",
-          "null",
-          "-",
+          "s16le",
+          // Whole 32 KB buffers, not a write (and a wakeup of ours) per 4 KB frame.
+          "-flush_packets",
+          "0",
+          "pipe:1",
           "-map",
           "[fp]",
           "-f",

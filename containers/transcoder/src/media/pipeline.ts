@@ -27,7 +27,7 @@ import {
 } from "./manifests.js";
 import { classifyFailure, type JobFailure } from "./failures.js";
 import type { ProbedSource } from "./probe.js";
-import { waveformFromLevels } from "./waveform.js";
+import { WaveformMeter } from "./waveform.js";
 
 export type RenditionSummary = {
   id: Rendition["id"];
@@ -54,16 +54,16 @@ export type Progress = (stage: "transcoding" | "packaging", percent: number) => 
 
 /**
  * Decodes the source once and lets the decoder write the PCM straight into one encoder
- * process per core plus one, each making part of the ladder (one also measuring loudness and
- * fingerprinting), plus a copy to us for the waveform: every core gets work, nothing is
- * decoded twice, and memory stays bounded by pipe buffers whatever the length.
+ * process per core, each making part of the ladder (one also measuring loudness, drawing
+ * the waveform and fingerprinting): every core gets work, nothing is decoded twice, and
+ * memory stays bounded by pipe buffers whatever the length.
  */
 export async function transcode(
   sourcePath: string,
   source: ProbedSource,
   outDir: string,
   onProgress: Progress = () => undefined,
-  workers = availableParallelism() + 1,
+  workers = availableParallelism(),
   signal?: AbortSignal,
 ): Promise<{ ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure }> {
   const pcm: PcmFormat = {
@@ -72,19 +72,21 @@ export async function transcode(
     bits: source.bitsPerSample > 16 ? 32 : 16,
   };
   for (const r of RENDITIONS) await mkdir(path.join(outDir, r.id), { recursive: true });
-  // Scratch files of the analysis: not outputs, so not under the asset folder's names.
+  // A scratch file of the analysis: not an output, so not under the asset folder's names.
   const fingerprintPath = path.join(outDir, "fingerprint.txt");
-  const waveformLevelsPath = path.join(outDir, "waveform-levels.txt");
   const groups = planEncoderGroups(
     RENDITIONS,
     workers,
     (r) => path.join(outDir, ASSET_FILES.media(r.id)),
-    { fingerprintPath, waveformLevelsPath },
+    { fingerprintPath },
   );
   const options = signal ? { signal } : {};
   const encoders = groups.map((group) =>
     startProcess("ffmpeg", encodeArgs(pcm, group, source.bitsPerSample), options),
   );
+  const analysisIndex = groups.findIndex((g) => g.analysis);
+  const meter = new WaveformMeter(pcm.sampleRate, pcm.channels);
+  encoders[analysisIndex]?.child.stdout.on("data", (chunk: Buffer) => meter.write(chunk));
   // The decoder writes straight into each encoder's stdin (fds 3, 4, ...): the PCM never
   // passes through this process.
   const decoder = startProcess(
@@ -97,7 +99,6 @@ export async function transcode(
   );
   // Our copies of the encoders' stdin must close, or they never see the end of the stream.
   for (const e of encoders) e.child.stdin.destroy();
-  const analysisIndex = groups.findIndex((g) => g.analysis);
   let lastPercent = -1;
   decoder.child.stdout.setEncoding("utf8").on("data", (text: string) => {
     // `-progress` prints blocks of key=value lines; out_time_us is the decoded position.
@@ -169,7 +170,7 @@ export async function transcode(
     Math.max(...outputs.map((o) => o.layout.durationSeconds));
   await writeFile(path.join(outDir, ASSET_FILES.master), masterPlaylist(outputs));
   await writeFile(path.join(outDir, ASSET_FILES.mpd), dashManifest(outputs, durationSeconds));
-  const peaks = waveformFromLevels(await readFile(waveformLevelsPath, "utf8"), pcm.sampleRate);
+  const peaks = meter.finish();
   await writeFile(path.join(outDir, ASSET_FILES.waveform), JSON.stringify(peaks));
   add(ASSET_FILES.master);
   add(ASSET_FILES.mpd);
