@@ -57,7 +57,7 @@ try {
     rmSync(source);
   }
   console.log(
-    "ours = the transcoder's renditionCodecArgs: the fast coder at every rung, 64k with a 12 kHz cutoff",
+    "ours = the transcoder's renditionCodecArgs: the fast coder at every rung, 64k with a 12 kHz cutoff, 256k without mid/side",
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
