@@ -7,6 +7,7 @@ export default defineConfig({
       "workers/stream-gate/vitest.config.ts",
       "containers/transcoder/vitest.config.ts",
       "test/e2e/vitest.config.ts",
+      "test/repo/vitest.config.ts",
     ],
   },
 });

@@ -13,6 +13,7 @@ import {
 } from "@edge-music/core/play-events";
 import { migrateCounter, type SessionRow, type TotalsRow } from "./play-counter-schema";
 import { flushCounter } from "./play-counter-flush";
+import { readConfig } from "../lib/config";
 
 /** A stream not yet written to D1's listening history. */
 type PendingStream = [
@@ -372,8 +373,7 @@ export class PlayCounter extends DurableObject<Env> {
   async #scheduleFlush(now: number) {
     if (this.#alarmPending) return;
     if ((await this.ctx.storage.getAlarm()) === null) {
-      const seconds = Number(this.env.PLAYS_FLUSH_SECONDS) || 10;
-      await this.ctx.storage.setAlarm(now + seconds * 1000);
+      await this.ctx.storage.setAlarm(now + readConfig(this.env).plays.flushSeconds * 1000);
     }
     this.#alarmPending = true;
   }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { KeyRingError, parseKeyRing, type KeyRing } from "@edge-music/core/key-ring";
+import { KeyRingError, parseKeyRing } from "@edge-music/core/key-ring";
 import {
   PLAY_CONCURRENT_STREAMS_DEFAULT,
   PLAY_REPEAT_DAILY_CAP_DEFAULT,
@@ -17,111 +17,87 @@ export class ConfigError extends Error {
   }
 }
 
-const ConfigSchema = z.object({
-  ENVIRONMENT: z.enum(["production", "development", "test"]),
-  JWT_KEYS: z.string().min(2),
-  JWT_ACTIVE_KID: z.string().min(1),
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600),
-  // Workers' WebCrypto caps PBKDF2 at 100,000 iterations.
-  PASSWORD_PBKDF2_ITERATIONS: z.coerce.number().int().min(1000).max(100_000),
-  R2_S3_ENDPOINT: z.url(),
-  R2_BUCKET_NAME: z.string().min(1),
-  R2_ACCESS_KEY_ID: z.string().min(1),
-  R2_SECRET_ACCESS_KEY: z.string().min(1),
-  UPLOAD_MAX_BYTES: z.coerce.number().int().positive(),
-  UPLOAD_QUOTA_BYTES: z.coerce.number().int().positive(),
-  UPLOADS_IN_FLIGHT_MAX: z.coerce.number().int().positive(),
-  UPLOAD_URL_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 24 * 3600),
-  INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20),
-  INGEST_MAX_DURATION_SECONDS: z.coerce.number().int().positive(),
-  // How long a consumer owns a job: longer than the transcoder's longest job (18 minutes).
-  INGEST_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600),
-  // "container": the TRANSCODER container binding (production); else the server's URL.
-  TRANSCODER_URL: z.union([z.literal("container"), z.url()]),
-  TRANSCODER_SECRET: z.string().min(8),
-  GATE_ORIGIN: z.url(),
-  PLAYBACK_KEYS: z.string().min(2),
-  PLAYBACK_ACTIVE_KID: z.string().min(1),
-  PLAY_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64),
-  PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
-  PLAY_CONCURRENT_STREAMS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(20)
-    .default(PLAY_CONCURRENT_STREAMS_DEFAULT),
-  PLAY_REPEAT_DAILY_CAP: z.coerce.number().int().min(1).default(PLAY_REPEAT_DAILY_CAP_DEFAULT),
-  ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
-  ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
-  STRIPE_API_BASE: z.url(),
-  STRIPE_PREMIUM_PRICE_ID: z.string().min(1),
-  PREMIUM_PRICE_LABEL: z.string().min(1),
-  PAYMENT_GRACE_DAYS: z.coerce.number().int().min(0).max(60),
-  APP_ORIGIN: z.url(),
-  STRIPE_SECRET_KEY: z.string().min(1).optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
-});
-
-export type Config = {
-  environment: "production" | "development" | "test";
-  jwtKeys: KeyRing;
-  jwtActiveKid: string;
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlSeconds: number;
-  passwordIterations: number;
-  storage: S3Target;
-  uploads: { maxBytes: number; quotaBytes: number; inFlightMax: number; urlTtlSeconds: number };
-  ingest: {
-    maxAttempts: number;
-    maxDurationSeconds: number;
-    leaseSeconds: number;
-    transcoderUrl: string;
-    transcoderSecret: string;
-  };
-  playback: { gateOrigin: string; keys: KeyRing; activeKid: string };
-  plays: {
-    counterShards: number;
-    hotTrackStreams: number;
-    concurrentStreams: number;
-    repeatDailyCap: number;
-    ratePerStream: number;
-    currency: string;
-  };
-  billing: {
-    stripeApiBase: string;
-    premiumPriceId: string;
-    premiumPriceLabel: string;
-    graceDays: number;
-    appOrigin: string;
-    secretKey: string | null;
-    webhookSecret: string | null;
-  };
-};
-
-const cache = new WeakMap<Env, Config>();
+const origin = (url: string) => url.replace(/\/+$/, "");
 
 /**
- * Parses the worker's vars and secrets once per isolate. A bad setting throws ConfigError
- * naming it (key rings: see `parseKeyRing`), so the worker refuses to serve rather than run
- * with a guessable key.
+ * A key ring (see `parseKeyRing`) as part of the schema: a bad ring is an issue naming the
+ * setting, like any other bad setting.
  */
-export function readConfig(env: Env): Config {
-  const cached = cache.get(env);
-  if (cached) return cached;
-  const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const names = parsed.error.issues.map((i) => `${i.path.join(".")} (${i.message})`);
-    throw new ConfigError(`invalid settings: ${names.join("; ")}`);
+function keyRing(raw: { json: string; name: string; activeKid: string }, ctx: z.RefinementCtx) {
+  try {
+    return parseKeyRing(raw.json, raw.name, raw.activeKid);
+  } catch (error) {
+    if (!(error instanceof KeyRingError)) throw error;
+    ctx.addIssue({ code: "custom", path: [raw.name], message: error.message });
+    return z.NEVER;
   }
-  const raw = parsed.data;
-  const config: Config = {
+}
+
+/**
+ * Every setting the api reads, once: its name and checks as the worker sees it (strings from
+ * `wrangler.toml` and secrets), and the shape the code uses. `Config` is inferred from it.
+ * Values live in `wrangler.toml` only (a test checks each var there has a line here and the
+ * production environment has the same names); the two optional Stripe secrets are absent in
+ * development, and PLAY_CONCURRENT_STREAMS / PLAY_REPEAT_DAILY_CAP fall back to the values
+ * the plays pipeline is specified with.
+ */
+const ConfigSchema = z
+  .object({
+    ENVIRONMENT: z.enum(["production", "development", "test"]),
+    JWT_KEYS: z.string().min(2),
+    JWT_ACTIVE_KID: z.string().min(1),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600),
+    // Workers' WebCrypto caps PBKDF2 at 100,000 iterations.
+    PASSWORD_PBKDF2_ITERATIONS: z.coerce.number().int().min(1000).max(100_000),
+    R2_S3_ENDPOINT: z.url(),
+    R2_BUCKET_NAME: z.string().min(1),
+    R2_ACCESS_KEY_ID: z.string().min(1),
+    R2_SECRET_ACCESS_KEY: z.string().min(1),
+    UPLOAD_MAX_BYTES: z.coerce.number().int().positive(),
+    UPLOAD_QUOTA_BYTES: z.coerce.number().int().positive(),
+    UPLOADS_IN_FLIGHT_MAX: z.coerce.number().int().positive(),
+    UPLOAD_URL_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600),
+    INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20),
+    INGEST_MAX_DURATION_SECONDS: z.coerce.number().int().positive(),
+    // How long a consumer owns a job: longer than the transcoder's longest job (18 minutes).
+    INGEST_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600),
+    // "container": the TRANSCODER container binding (production); else the server's URL.
+    TRANSCODER_URL: z.union([z.literal("container"), z.url()]),
+    TRANSCODER_SECRET: z.string().min(8),
+    // "true": the cleanup cron only logs what it would delete.
+    CLEANUP_DRY_RUN: z.enum(["true", "false"]),
+    GATE_ORIGIN: z.url(),
+    PLAYBACK_KEYS: z.string().min(2),
+    PLAYBACK_ACTIVE_KID: z.string().min(1),
+    PLAY_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64),
+    PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
+    // How long a play counter gathers events before it writes them to D1.
+    PLAYS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600),
+    PLAY_CONCURRENT_STREAMS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(PLAY_CONCURRENT_STREAMS_DEFAULT),
+    PLAY_REPEAT_DAILY_CAP: z.coerce.number().int().min(1).default(PLAY_REPEAT_DAILY_CAP_DEFAULT),
+    ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
+    ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
+    STRIPE_API_BASE: z.url(),
+    STRIPE_PREMIUM_PRICE_ID: z.string().min(1),
+    PREMIUM_PRICE_LABEL: z.string().min(1),
+    PAYMENT_GRACE_DAYS: z.coerce.number().int().min(0).max(60),
+    APP_ORIGIN: z.url(),
+    STRIPE_SECRET_KEY: z.string().min(1).optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  })
+  .transform((raw, ctx) => ({
     environment: raw.ENVIRONMENT,
-    jwtKeys: keyRing(raw.JWT_KEYS, "JWT_KEYS", raw.JWT_ACTIVE_KID),
+    jwtKeys: keyRing({ json: raw.JWT_KEYS, name: "JWT_KEYS", activeKid: raw.JWT_ACTIVE_KID }, ctx),
     jwtActiveKid: raw.JWT_ACTIVE_KID,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS,
@@ -131,7 +107,7 @@ export function readConfig(env: Env): Config {
       bucket: raw.R2_BUCKET_NAME,
       accessKeyId: raw.R2_ACCESS_KEY_ID,
       secretAccessKey: raw.R2_SECRET_ACCESS_KEY,
-    },
+    } satisfies S3Target,
     uploads: {
       maxBytes: raw.UPLOAD_MAX_BYTES,
       quotaBytes: raw.UPLOAD_QUOTA_BYTES,
@@ -145,40 +121,70 @@ export function readConfig(env: Env): Config {
       transcoderUrl: raw.TRANSCODER_URL,
       transcoderSecret: raw.TRANSCODER_SECRET,
     },
+    cleanupDryRun: raw.CLEANUP_DRY_RUN === "true",
     playback: {
-      gateOrigin: raw.GATE_ORIGIN.replace(/\/+$/, ""),
-      keys: keyRing(raw.PLAYBACK_KEYS, "PLAYBACK_KEYS", raw.PLAYBACK_ACTIVE_KID),
+      gateOrigin: origin(raw.GATE_ORIGIN),
+      keys: keyRing(
+        { json: raw.PLAYBACK_KEYS, name: "PLAYBACK_KEYS", activeKid: raw.PLAYBACK_ACTIVE_KID },
+        ctx,
+      ),
       activeKid: raw.PLAYBACK_ACTIVE_KID,
     },
     plays: {
       counterShards: raw.PLAY_COUNTER_SHARDS,
       hotTrackStreams: raw.PLAY_COUNTER_HOT_STREAMS,
+      flushSeconds: raw.PLAYS_FLUSH_SECONDS,
       concurrentStreams: raw.PLAY_CONCURRENT_STREAMS,
       repeatDailyCap: raw.PLAY_REPEAT_DAILY_CAP,
       ratePerStream: raw.ROYALTY_RATE_PER_STREAM,
       currency: raw.ROYALTY_CURRENCY,
     },
     billing: {
-      stripeApiBase: raw.STRIPE_API_BASE.replace(/\/+$/, ""),
+      stripeApiBase: origin(raw.STRIPE_API_BASE),
       premiumPriceId: raw.STRIPE_PREMIUM_PRICE_ID,
       premiumPriceLabel: raw.PREMIUM_PRICE_LABEL,
       graceDays: raw.PAYMENT_GRACE_DAYS,
-      appOrigin: raw.APP_ORIGIN.replace(/\/+$/, ""),
+      appOrigin: origin(raw.APP_ORIGIN),
       secretKey: raw.STRIPE_SECRET_KEY ?? null,
       webhookSecret: raw.STRIPE_WEBHOOK_SECRET ?? null,
     },
-  };
-  cache.set(env, config);
-  return config;
-}
+  }));
 
-function keyRing(json: string, name: string, activeKid: string): KeyRing {
-  try {
-    return parseKeyRing(json, name, activeKid);
-  } catch (error) {
-    if (error instanceof KeyRingError) throw new ConfigError(error.message);
-    throw error;
+export type Config = z.output<typeof ConfigSchema>;
+
+/** The names of the worker's settings (vars and secrets), for the test that checks the toml. */
+export const SETTING_NAMES: readonly string[] = Object.keys(ConfigSchema.in.shape);
+
+/**
+ * The settings that are secrets: set with `wrangler secret put` (locally in `.dev.vars`),
+ * never in `wrangler.toml`. All the others are vars there.
+ */
+export const SECRET_NAMES: readonly string[] = [
+  "JWT_KEYS",
+  "R2_ACCESS_KEY_ID",
+  "R2_SECRET_ACCESS_KEY",
+  "TRANSCODER_SECRET",
+  "PLAYBACK_KEYS",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+];
+
+const cache = new WeakMap<Env, Config>();
+
+/**
+ * Parses the worker's vars and secrets once per isolate. A bad setting throws ConfigError
+ * naming it, so the worker refuses to serve rather than run with a guessable key.
+ */
+export function readConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join(".")} (${i.message})`);
+    throw new ConfigError(`invalid settings: ${names.join("; ")}`);
   }
+  cache.set(env, parsed.data);
+  return parsed.data;
 }
 
 /** Emails compare case-insensitively and without surrounding space. */

@@ -14,14 +14,13 @@ export const QUEUED_STALE_MS = 15 * 60 * 1000;
 /**
  * Removes uploads never completed (object and row), fails jobs stuck past their lease with no
  * attempts left (their source goes too), and queues again the jobs whose consumer died (lease
- * ended, attempts left) or whose queue message was lost. `dryRun` only logs what it would do.
+ * ended, attempts left) or whose queue message was lost. With `cleanupDryRun` set it only logs what it would do.
  */
 export async function cleanupUploads(
   db: Db,
   env: Env,
   config: Config,
   ingest: IngestService,
-  dryRun: boolean,
   now = Date.now(),
 ): Promise<{ abandoned: number; stuck: number; requeued: number }> {
   const abandoned = await db
@@ -57,6 +56,7 @@ export async function cleanupUploads(
     ),
   );
   const orphanedJobs = await db.select({ id: uploads.id }).from(uploads).where(lapsed).limit(500);
+  const dryRun = config.cleanupDryRun;
   log("info", dryRun ? "cleanup (dry run): would remove" : "cleanup", {
     abandoned: abandoned.map((u) => u.id),
     stuck: stuck.map((u) => u.id),

@@ -20,8 +20,7 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
   const config = readConfig(env);
   const services = buildServices(env, config);
   if (controller.cron === UPLOAD_CLEANUP_CRON) {
-    const dryRun = env.CLEANUP_DRY_RUN === "true";
-    const removed = await cleanupUploads(createDb(env.DB), env, config, services.ingest, dryRun);
+    const removed = await cleanupUploads(createDb(env.DB), env, config, services.ingest);
     const popular = await services.royalties.refreshPopularity(
       services.tracks,
       Date.now() - POPULARITY_OVERLAP_MS,
@@ -31,7 +30,7 @@ export async function runScheduled(controller: ScheduledController, env: Env): P
     const swept = await services.sweeps.run();
     log("info", "upload cleanup", {
       cron: controller.cron,
-      dryRun,
+      dryRun: config.cleanupDryRun,
       ...removed,
       popular,
       swept,
