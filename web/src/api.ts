@@ -1,8 +1,12 @@
+import type { ApiErrorCode } from "@edge-music/core/api-errors";
 /** A refusal from the api, as RFC 9457 problem+json says it. */
+/** A problem+json code from the api's catalogue, or `HTTP_<status>` when a body had none. */
+export type ProblemCode = ApiErrorCode | `HTTP_${number}`;
+
 export class ApiProblem extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ProblemCode,
     detail: string,
     readonly body: Record<string, unknown> = {},
   ) {
@@ -132,7 +136,9 @@ export class Api {
 function toProblem(status: number, data: unknown): ApiProblem {
   const body = (data && typeof data === "object" ? data : {}) as Record<string, unknown>;
   const detail = typeof body["detail"] === "string" ? body["detail"] : `The server said ${status}.`;
-  const code = typeof body["code"] === "string" ? body["code"] : "HTTP_" + status;
+  // The api only sends codes from its catalogue (`API_ERRORS`).
+  const code: ProblemCode =
+    typeof body["code"] === "string" ? (body["code"] as ApiErrorCode) : `HTTP_${status}`;
   return new ApiProblem(status, code, detail, body);
 }
 

@@ -4,7 +4,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { createRouter } from "./lib/router";
 import { log } from "./lib/log";
 import { ConfigError } from "./lib/config";
-import { ApiError, problemResponse } from "./lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { domainErrorResponse, problemResponse } from "./lib/problem";
 import { optionalAuth } from "./middleware/auth";
 import { requestContext } from "./middleware/request-context";
 import { albumRoutes } from "./routes/albums";
@@ -49,8 +50,7 @@ export function createApp() {
     bodyLimit({
       maxSize: JSON_BODY_MAX_BYTES,
       onError: () => {
-        throw new ApiError(
-          413,
+        throw new DomainError(
           "BODY_TOO_LARGE",
           `Request bodies are limited to ${JSON_BODY_MAX_BYTES / 1024} KiB.`,
         );
@@ -104,7 +104,6 @@ export function createApp() {
 
   app.notFound((c) =>
     problemResponse(
-      404,
       "ROUTE_NOT_FOUND",
       `No route for ${c.req.method} ${c.req.path}.`,
       c.get("requestId"),
@@ -113,14 +112,11 @@ export function createApp() {
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
-    if (err instanceof ApiError) {
-      return problemResponse(err.status, err.code, err.detail, requestId, err.extras, err.headers);
-    }
+    if (err instanceof DomainError) return domainErrorResponse(err, requestId);
     if (err instanceof ConfigError) {
       // The message names the setting, never its value; production keeps even that in the log.
       log("error", "configuration invalid: refusing to serve", { requestId, error: err.message });
       return problemResponse(
-        503,
         "SERVICE_MISCONFIGURED",
         c.env.ENVIRONMENT === "production"
           ? "The service is not configured correctly."
@@ -132,7 +128,6 @@ export function createApp() {
       // Hono's own refusals: unparseable JSON bodies, mostly.
       const malformed = err.status === 400 && /json/i.test(err.message);
       return problemResponse(
-        err.status,
         malformed ? "MALFORMED_JSON" : "BAD_REQUEST",
         malformed ? "The request body is not valid JSON." : err.message,
         requestId,
@@ -143,7 +138,7 @@ export function createApp() {
       path: c.req.path,
       error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
     });
-    return problemResponse(500, "INTERNAL", "Something went wrong on our side.", requestId);
+    return problemResponse("INTERNAL", "Something went wrong on our side.", requestId);
   });
 
   return app;

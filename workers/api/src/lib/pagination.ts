@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { asc, desc, sql, type AnyColumn, type SQL } from "drizzle-orm";
-import { ApiError } from "./problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import { fromBase64, toBase64Url } from "./crypto";
 
 export const PAGE_LIMIT_DEFAULT = 20;
@@ -44,7 +44,7 @@ export function decodeCursor(cursor: string | undefined): [Key, string] | null {
   try {
     return CursorSchema.parse(JSON.parse(new TextDecoder().decode(fromBase64(cursor))));
   } catch {
-    throw new ApiError(400, "INVALID_CURSOR", "The cursor is not one this list handed out.");
+    throw new DomainError("INVALID_CURSOR", "The cursor is not one this list handed out.");
   }
 }
 

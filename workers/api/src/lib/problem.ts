@@ -1,25 +1,16 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-/** Extra members of a problem body, e.g. per-field validation errors. */
-export type ProblemExtras = Record<string, unknown>;
+import {
+  API_ERRORS,
+  DomainError,
+  type ApiErrorCode,
+  type ProblemExtras,
+} from "@edge-music/core/api-errors";
 
 /**
- * The one error type of the api: thrown anywhere, rendered once by `onError` as an
- * RFC 9457 problem+json body. `code` is SCREAMING_SNAKE and stable for clients.
+ * The HTTP side of the api's errors: services throw `DomainError` (codes, statuses and
+ * sentences are in `@edge-music/core/api-errors`), and `onError` renders it here, once, as
+ * an RFC 9457 problem+json body.
  */
-export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    readonly detail: string,
-    readonly extras: ProblemExtras = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-    this.name = "ApiError";
-  }
-}
-
 const TITLES: Partial<Record<number, string>> = {
   400: "Bad Request",
   401: "Unauthorized",
@@ -40,13 +31,13 @@ const TITLES: Partial<Record<number, string>> = {
 
 /** Renders a problem+json response; errors are never cached. */
 export function problemResponse(
-  status: ContentfulStatusCode,
-  code: string,
+  code: ApiErrorCode,
   detail: string,
   requestId: string,
   extras: ProblemExtras = {},
   headers: Record<string, string> = {},
 ): Response {
+  const status = API_ERRORS[code].status as ContentfulStatusCode;
   const body = {
     // A name, not a link: problem types need not resolve (RFC 9457 section 3.1.1).
     type: `urn:problem-type:edge-music:${code.toLowerCase().replaceAll("_", "-")}`,
@@ -67,5 +58,14 @@ export function problemResponse(
   });
 }
 
-export const notFound = (what: string): ApiError =>
-  new ApiError(404, "NOT_FOUND", `${what} was not found.`);
+/** The response for a thrown `DomainError`, with the headers its code and options call for. */
+export function domainErrorResponse(error: DomainError, requestId: string): Response {
+  const entry = API_ERRORS[error.code];
+  return problemResponse(error.code, error.detail, requestId, error.extras, {
+    ...("challenge" in entry ? { "WWW-Authenticate": 'Bearer realm="api"' } : {}),
+    ...(error.retryAfterSeconds !== null ? { "Retry-After": String(error.retryAfterSeconds) } : {}),
+  });
+}
+
+export const notFound = (what: string): DomainError =>
+  new DomainError("NOT_FOUND", `${what} was not found.`);

@@ -1,10 +1,9 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Viewer } from "../app-env";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import type { Role } from "@edge-music/core/db/schema";
 
-const unauthenticated = (detail: string) =>
-  new ApiError(401, "UNAUTHENTICATED", detail, {}, { "WWW-Authenticate": 'Bearer realm="api"' });
+const unauthenticated = (detail: string) => new DomainError("UNAUTHENTICATED", detail);
 
 /**
  * Reads `Authorization: Bearer <jwt>` when present. A token that is present but not valid
@@ -32,7 +31,7 @@ export function requireViewer(viewer: Viewer | null): Viewer {
 export function requireRole(viewer: Viewer | null, ...roles: Role[]): Viewer {
   const v = requireViewer(viewer);
   if (!roles.includes(v.role)) {
-    throw new ApiError(403, "FORBIDDEN", `This needs one of these roles: ${roles.join(", ")}.`);
+    throw new DomainError("FORBIDDEN", `This needs one of these roles: ${roles.join(", ")}.`);
   }
   return v;
 }

@@ -1,4 +1,4 @@
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 
 /** The period of every `[[ratelimits]]` binding in wrangler.toml, in seconds. */
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
@@ -14,12 +14,8 @@ export async function enforceRateLimits(
 ): Promise<void> {
   const outcomes = await Promise.all(checks.map(({ limiter, key }) => limiter.limit({ key })));
   if (outcomes.some((o) => !o.success)) {
-    throw new ApiError(
-      429,
-      "RATE_LIMITED",
-      `Too many ${what}; wait a minute and try again.`,
-      {},
-      { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) },
-    );
+    throw new DomainError("RATE_LIMITED", `Too many ${what}; wait a minute and try again.`, {
+      retryAfterSeconds: RATE_LIMIT_PERIOD_SECONDS,
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PLAYLIST_VISIBILITIES } from "@edge-music/core/db/schema";
 import { PageQuerySchema, pageSchema } from "../lib/pagination";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import { createRouter } from "../lib/router";
 import { territoryOf } from "../lib/territory";
 import { requireViewer } from "../middleware/auth";
@@ -59,7 +59,7 @@ function revisionOf(header: string | undefined): number | null {
   if (header === undefined) return null;
   const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
   if (!match?.[1]) {
-    throw new ApiError(400, "INVALID_IF_MATCH", 'If-Match must be a revision such as "3".');
+    throw new DomainError("INVALID_IF_MATCH", 'If-Match must be a revision such as "3".');
   }
   return Number(match[1]);
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import { requireViewer } from "../middleware/auth";
 import { dayRange, type ReportRow } from "../services/royalties";
 import { BEARER, IdParamSchema, TrackSchema, json, problems } from "./schemas";
@@ -135,8 +135,7 @@ function checkedRange(query: { from?: string | undefined; to?: string | undefine
   const range = dayRange(query.from, query.to, 28);
   const days = (Date.parse(range.to) - Date.parse(range.from)) / 86_400_000 + 1;
   if (days < 1 || days > MAX_RANGE_DAYS) {
-    throw new ApiError(
-      400,
+    throw new DomainError(
       "INVALID_RANGE",
       `from must not be after to, and a period covers at most ${MAX_RANGE_DAYS} days.`,
     );

@@ -11,7 +11,8 @@ import {
   type PageQuery,
   type Patch,
 } from "../lib/pagination";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso, requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import { albumDoc, artistDoc, indexQueries, trackDoc } from "./search-index";
@@ -127,11 +128,11 @@ export class ArtistService {
   /** Only admins hand an artist to an account, and only to an artist account. */
   private async assignableOwner(editor: Viewer, ownerId: string): Promise<string> {
     if (editor.role !== "admin") {
-      throw new ApiError(403, "FORBIDDEN", "Only admins can assign an artist to an account.");
+      throw new DomainError("FORBIDDEN", "Only admins can assign an artist to an account.");
     }
     const owner = await this.db.select().from(users).where(eq(users.id, ownerId)).get();
     if (!owner || owner.role === "listener") {
-      throw new ApiError(422, "INVALID_OWNER", "The owner must be an existing artist account.");
+      throw new DomainError("INVALID_OWNER", "The owner must be an existing artist account.");
     }
     return owner.id;
   }

@@ -7,7 +7,8 @@ import { normalizeEmail, type Config } from "../lib/config";
 import { newId, randomBytes, sha256Hex, toBase64Url } from "../lib/crypto";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../lib/password";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 
 export type PublicUser = {
   id: string;
@@ -37,9 +38,9 @@ export type SessionView = {
 };
 
 const invalidCredentials = () =>
-  new ApiError(401, "INVALID_CREDENTIALS", "The email or password is not right.");
+  new DomainError("INVALID_CREDENTIALS", "The email or password is not right.");
 const invalidRefresh = () =>
-  new ApiError(401, "INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.");
+  new DomainError("INVALID_REFRESH_TOKEN", "The refresh token is not valid; sign in again.");
 
 type UserRow = typeof users.$inferSelect;
 
@@ -77,7 +78,7 @@ export class AuthService {
       .returning();
     const user = inserted[0];
     if (!user) {
-      throw new ApiError(409, "EMAIL_TAKEN", "An account with this email already exists.");
+      throw new DomainError("EMAIL_TAKEN", "An account with this email already exists.");
     }
     return this.openSession(user, device);
   }
@@ -117,8 +118,7 @@ export class AuthService {
       .returning({ tokenHash: refreshTokens.tokenHash });
     if (claimed.length === 0) {
       await this.revokeSessionRow(row.session.id, "refresh_token_reuse");
-      throw new ApiError(
-        401,
+      throw new DomainError(
         "REFRESH_TOKEN_REUSED",
         "This refresh token was already used; the session has been signed out for safety.",
       );

@@ -1,11 +1,11 @@
 import type { Viewer } from "../app-env";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 
 /** Only artists and admins edit the catalog; anonymous callers must sign in first. */
 export function requireCatalogEditor(viewer: Viewer | null): Viewer {
-  if (!viewer) throw new ApiError(401, "UNAUTHENTICATED", "Sign in to change the catalog.");
+  if (!viewer) throw new DomainError("UNAUTHENTICATED", "Sign in to change the catalog.");
   if (viewer.role === "listener") {
-    throw new ApiError(403, "FORBIDDEN", "Only artist and admin accounts can change the catalog.");
+    throw new DomainError("FORBIDDEN", "Only artist and admin accounts can change the catalog.");
   }
   return viewer;
 }
@@ -13,7 +13,7 @@ export function requireCatalogEditor(viewer: Viewer | null): Viewer {
 /** Admins manage every artist; an artist account only the artists it owns. */
 export function requireArtistManager(viewer: Viewer, artist: { ownerId: string | null }): void {
   if (viewer.role === "admin" || artist.ownerId === viewer.id) return;
-  throw new ApiError(403, "NOT_ARTIST_OWNER", "You can only change artists your account manages.");
+  throw new DomainError("NOT_ARTIST_OWNER", "You can only change artists your account manages.");
 }
 
 export function iso(ms: number): string {

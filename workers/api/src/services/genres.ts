@@ -3,7 +3,8 @@ import { genres, tracks } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db, Query } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { genreSlug } from "./catalog-access";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { trackListed } from "./visibility";
@@ -17,8 +18,7 @@ export class GenreService {
   /** The genre id for a name, and the query that creates it if new (for the caller's batch). */
   upsert(name: string): { id: string; query: Query } {
     const id = genreSlug(name);
-    if (!id)
-      throw new ApiError(422, "INVALID_GENRE", "A genre needs at least one letter or digit.");
+    if (!id) throw new DomainError("INVALID_GENRE", "A genre needs at least one letter or digit.");
     const query = this.db.insert(genres).values({ id, name: name.trim() }).onConflictDoNothing();
     return { id, query };
   }

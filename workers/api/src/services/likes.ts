@@ -10,7 +10,8 @@ import {
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { selectAlbums, toAlbumView, type AlbumView } from "./album-view";
 import { toArtistView, type ArtistView } from "./artists";
 import { iso } from "./catalog-access";
@@ -44,7 +45,7 @@ export class LikeService {
       .where(eq(likes.userId, viewer.id))
       .get();
     if ((count?.n ?? 0) >= LIKES_PER_USER_MAX) {
-      throw new ApiError(422, "LIKE_LIMIT", `An account can hold ${LIKES_PER_USER_MAX} likes.`);
+      throw new DomainError("LIKE_LIMIT", `An account can hold ${LIKES_PER_USER_MAX} likes.`);
     }
     await this.db
       .insert(likes)

@@ -1,4 +1,4 @@
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 
 export const PASSWORD_MIN_CHARS = 10;
 export const PASSWORD_MAX_CHARS = 256;
@@ -17,12 +17,13 @@ export function checkPasswordRules(password: string, email: string): void {
     problems.push("it is your email");
   if (length > 0 && new Set(password).size === 1) problems.push("it repeats one character");
   if (problems.length > 0) {
-    throw new ApiError(
-      422,
+    throw new DomainError(
       "WEAK_PASSWORD",
       `${PASSWORD_RULES} This one was refused: ${problems.join(", ")}.`,
       {
-        rules: PASSWORD_RULES,
+        extras: {
+          rules: PASSWORD_RULES,
+        },
       },
     );
   }

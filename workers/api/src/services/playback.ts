@@ -13,7 +13,8 @@ import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
 import { newId } from "../lib/crypto";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { toPublicUser, type PublicUser } from "./auth";
 import { rightUntil, untilOf } from "./rights";
 import { trackReadable } from "./visibility";
@@ -42,11 +43,10 @@ export class PlaybackService {
     // (private, unlisted) uploads are their owner's to play.
     const rightUntil = track.visibility === "public" ? until : Infinity;
     if (rightUntil === null) {
-      throw new ApiError(
-        451,
+      throw new DomainError(
         "NOT_AVAILABLE_IN_TERRITORY",
         `This track is not available in ${territory ?? "your territory"}.`,
-        { territory },
+        { extras: { territory } },
       );
     }
     const maxRank = planMaxRank(viewer.plan);
@@ -124,20 +124,15 @@ export class PlaybackService {
     territory: string | null,
   ) {
     if (planMaxRank(viewer.plan) < (renditionById(rendition)?.rank ?? Infinity)) {
-      throw new ApiError(
-        402,
-        "PLAN_REQUIRED",
-        "Downloads for offline listening come with Premium.",
-      );
+      throw new DomainError("PLAN_REQUIRED", "Downloads for offline listening come with Premium.");
     }
     const { track, asset, until } = await this.playable(viewer, trackId, "download", territory);
     const rightUntil = track.ownerId === viewer.id ? Infinity : until;
     if (rightUntil === null) {
-      throw new ApiError(
-        451,
+      throw new DomainError(
         "NOT_AVAILABLE_IN_TERRITORY",
         `This track cannot be downloaded in ${territory ?? "your territory"}.`,
-        { territory },
+        { extras: { territory } },
       );
     }
     const now = Math.floor(Date.now() / 1000);
@@ -187,8 +182,7 @@ export class PlaybackService {
       .get();
     if (!row) throw notFound("The track");
     if (row.track.status !== "ready" || !row.asset) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         "TRACK_NOT_READY",
         "This track is not playable yet: its audio is still being processed or was never uploaded.",
       );

@@ -11,7 +11,8 @@ import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import type { Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { iso } from "./catalog-access";
 import { rightInForce } from "./rights";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
@@ -100,8 +101,7 @@ export class PlaylistService {
       .where(eq(playlists.ownerId, viewer.id))
       .limit(PLAYLISTS_PER_USER_MAX);
     if (owned.length >= PLAYLISTS_PER_USER_MAX) {
-      throw new ApiError(
-        422,
+      throw new DomainError(
         "PLAYLIST_LIMIT",
         `An account can have at most ${PLAYLISTS_PER_USER_MAX} playlists.`,
       );
@@ -246,8 +246,7 @@ export class PlaylistService {
     const at = position ?? playlist.itemCount;
     if (at > playlist.itemCount) throw badPosition(playlist.itemCount);
     if (playlist.itemCount + trackIds.length > PLAYLIST_ITEMS_MAX) {
-      throw new ApiError(
-        422,
+      throw new DomainError(
         "PLAYLIST_FULL",
         `A playlist holds at most ${PLAYLIST_ITEMS_MAX} tracks; this one has ${playlist.itemCount}.`,
       );
@@ -373,7 +372,7 @@ export class PlaylistService {
   private async owned(viewer: Viewer, id: string): Promise<PlaylistRow> {
     const row = await this.visible(viewer, id);
     if (row.ownerId !== viewer.id) {
-      throw new ApiError(403, "NOT_PLAYLIST_OWNER", "Only its owner can change a playlist.");
+      throw new DomainError("NOT_PLAYLIST_OWNER", "Only its owner can change a playlist.");
     }
     return row;
   }
@@ -390,11 +389,10 @@ export class PlaylistService {
 }
 
 const conflict = () =>
-  new ApiError(
-    409,
+  new DomainError(
     "REVISION_CONFLICT",
     "The playlist changed since you read it; load it again and retry.",
   );
 
 const badPosition = (max: number) =>
-  new ApiError(400, "INVALID_POSITION", `position must be between 0 and ${Math.max(0, max)}.`);
+  new DomainError("INVALID_POSITION", `position must be between 0 and ${Math.max(0, max)}.`);

@@ -4,7 +4,8 @@ import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "../lib/password";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import type { ListenerStreamLimits } from "./listener-streams";
 import type { PlayCounters } from "./play-counters";
 import type { StorageSweeps } from "./storage-sweeps";
@@ -167,7 +168,7 @@ export class PrivacyService {
       .get();
     const ok = await verifyPassword(password, user?.hash ?? DUMMY_PASSWORD_HASH);
     if (!user || !ok) {
-      throw new ApiError(403, "WRONG_PASSWORD", "The password is not right; nothing was erased.");
+      throw new DomainError("WRONG_PASSWORD", "The password is not right; nothing was erased.");
     }
     await this.subscriptions.eraseCustomer(viewer.id);
     // Sessions end now, so no new plays or edits arrive while the rest happens.

@@ -10,7 +10,8 @@ import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { requireArtistManager } from "./catalog-access";
 import { trackReadable } from "./visibility";
 
@@ -131,8 +132,7 @@ export class RightsService {
       const key = `${r.territory}/${r.type}`;
       totals.set(key, (totals.get(key) ?? 0) + r.share);
       if (r.startsAt && r.expiresAt && Date.parse(r.expiresAt) <= Date.parse(r.startsAt)) {
-        throw new ApiError(
-          422,
+        throw new DomainError(
           "INVALID_RIGHT_PERIOD",
           `A ${r.type} right for ${r.territory} expires before it starts.`,
         );
@@ -140,8 +140,7 @@ export class RightsService {
     }
     for (const [key, total] of totals) {
       if (total > 1.000001)
-        throw new ApiError(
-          422,
+        throw new DomainError(
           "SHARES_EXCEED_100",
           `Shares for ${key} add up to ${Math.round(total * 100)} %.`,
         );
@@ -154,7 +153,7 @@ export class RightsService {
         .where(inArray(rightsHolders.id, holderIds));
       const missing = holderIds.filter((id) => !found.some((f) => f.id === id));
       if (missing.length)
-        throw new ApiError(422, "UNKNOWN_RIGHTS_HOLDER", `No rights holder ${missing.join(", ")}.`);
+        throw new DomainError("UNKNOWN_RIGHTS_HOLDER", `No rights holder ${missing.join(", ")}.`);
     }
     await runBatch(this.db, [
       this.db.delete(trackRights).where(eq(trackRights.trackId, trackId)),

@@ -9,7 +9,7 @@ import {
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { decodeCursor, encodeCursor } from "../lib/pagination";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import { selectAlbums, toAlbumView, type AlbumView } from "./album-view";
 import { iso } from "./catalog-access";
 import type { SearchKind } from "./search-index";
@@ -69,7 +69,7 @@ export class SearchService {
     const cursor = decodeCursor(query.cursor);
     const offset = cursor ? Number(cursor[0]) : 0;
     if (!Number.isInteger(offset) || offset < 0) {
-      throw new ApiError(400, "INVALID_CURSOR", "The cursor is not one this list handed out.");
+      throw new DomainError("INVALID_CURSOR", "The cursor is not one this list handed out.");
     }
     let match: MatchMode = cursor?.[1] === "fuzzy" ? "fuzzy" : "exact";
     if (words.length === 0) return { items: [], nextCursor: null, match };

@@ -6,7 +6,7 @@ import type { Viewer } from "../app-env";
 import type { Config } from "../lib/config";
 import { runBatch, type Db, type Query } from "../lib/db";
 import { log } from "../lib/log";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import { verifyStripeSignature } from "../lib/stripe-signature";
 import { iso } from "./catalog-access";
 import { DAY_MS } from "../lib/time";
@@ -47,8 +47,8 @@ const Invoice = z.object({ subscription: z.string().nullish(), customer: z.strin
 const STRIPE_API_VERSION = "2024-06-20";
 
 const notConfigured = () =>
-  new ApiError(503, "BILLING_NOT_CONFIGURED", "Payments are not set up on this server.");
-const providerError = (detail: string) => new ApiError(502, "PAYMENT_PROVIDER_ERROR", detail);
+  new DomainError("BILLING_NOT_CONFIGURED", "Payments are not set up on this server.");
+const providerError = (detail: string) => new DomainError("PAYMENT_PROVIDER_ERROR", detail);
 
 /** Plans, Stripe Checkout, Stripe's webhooks, and the plan they leave on the account. */
 export class SubscriptionService {
@@ -76,7 +76,7 @@ export class SubscriptionService {
     const { secretKey, premiumPriceId, appOrigin } = this.config.billing;
     if (!secretKey) throw notConfigured();
     if (viewer.plan === "premium") {
-      throw new ApiError(409, "ALREADY_SUBSCRIBED", "This account already has Premium.");
+      throw new DomainError("ALREADY_SUBSCRIBED", "This account already has Premium.");
     }
     const existing = await this.db
       .select({ customer: subscriptions.stripeCustomerId })
@@ -162,8 +162,7 @@ export class SubscriptionService {
       Math.floor(now / 1000),
     );
     if (!check.ok) {
-      throw new ApiError(
-        400,
+      throw new DomainError(
         "INVALID_SIGNATURE",
         `Stripe-Signature did not verify (${check.reason}).`,
       );
@@ -172,7 +171,7 @@ export class SubscriptionService {
     try {
       event = EventSchema.parse(JSON.parse(rawBody));
     } catch {
-      throw new ApiError(400, "INVALID_EVENT", "The event is not a Stripe event object.");
+      throw new DomainError("INVALID_EVENT", "The event is not a Stripe event object.");
     }
     const seen = await this.db
       .select({ id: stripeEvents.id })

@@ -3,7 +3,7 @@ import { trackRights, tracks } from "@edge-music/core/db/schema";
 import { tokenRevocationKey, type TokenRevocation } from "@edge-music/core/token-revocation";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
-import { ApiError } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
 import { rightActive, WORLDWIDE } from "./rights";
 import { forgetStreamAccess } from "./stream-access";
 
@@ -38,8 +38,7 @@ export class TokenRevocations {
       } catch (error) {
         log("error", "token revocation not stored", { trackId, attempt, error: String(error) });
         if (attempt >= WRITE_ATTEMPTS) {
-          throw new ApiError(
-            503,
+          throw new DomainError(
             "REVOCATION_NOT_STORED",
             "The change is saved, but listeners already playing could not be stopped yet; try the change again.",
           );

@@ -4,7 +4,8 @@ import type { Viewer } from "../app-env";
 import { newId } from "../lib/crypto";
 import { runBatch, type Db } from "../lib/db";
 import type { Patch } from "../lib/pagination";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import type { GenreService } from "./genres";
 import { indexQueries, popularityQueries, trackDoc } from "./search-index";
@@ -129,7 +130,7 @@ export class TrackService {
       const album = await this.db.select().from(albums).where(eq(albums.id, row.albumId)).get();
       if (!album) throw notFound("The album");
       if (album.artistId !== row.artistId) {
-        throw new ApiError(422, "ALBUM_ARTIST_MISMATCH", "The album belongs to another artist.");
+        throw new DomainError("ALBUM_ARTIST_MISMATCH", "The album belongs to another artist.");
       }
       albumTitle = album.title;
       await this.checkAlbumRoom(row.albumId, row.id);
@@ -152,7 +153,7 @@ export class TrackService {
       .from(tracks)
       .where(and(eq(tracks.isrc, isrc), ne(tracks.id, trackId)))
       .get();
-    if (taken) throw new ApiError(409, "ISRC_TAKEN", `Another track already has ISRC ${isrc}.`);
+    if (taken) throw new DomainError("ISRC_TAKEN", `Another track already has ISRC ${isrc}.`);
   }
 
   private async checkAlbumRoom(albumId: string, trackId: string): Promise<void> {
@@ -161,7 +162,7 @@ export class TrackService {
       and(eq(tracks.albumId, albumId), ne(tracks.id, trackId)),
     );
     if (count >= ALBUM_TRACKS_MAX) {
-      throw new ApiError(422, "ALBUM_FULL", `An album holds at most ${ALBUM_TRACKS_MAX} tracks.`);
+      throw new DomainError("ALBUM_FULL", `An album holds at most ${ALBUM_TRACKS_MAX} tracks.`);
     }
   }
 }

@@ -13,7 +13,8 @@ import { newId } from "../lib/crypto";
 import { runBatch, type Db } from "../lib/db";
 import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/pagination";
 import { presign } from "../lib/presign";
-import { ApiError, notFound } from "../lib/problem";
+import { DomainError } from "@edge-music/core/api-errors";
+import { notFound } from "../lib/problem";
 import { requireArtistManager } from "./catalog-access";
 import type { StorageSweeps } from "./storage-sweeps";
 
@@ -74,18 +75,18 @@ export class UploadService {
     const limits = this.config.uploads;
     const contentType = input.contentType.toLowerCase();
     if (!(UPLOAD_CONTENT_TYPES as readonly string[]).includes(contentType)) {
-      throw new ApiError(
-        415,
+      throw new DomainError(
         "UNSUPPORTED_MEDIA_TYPE",
         `${input.contentType} is not an audio type we accept: use MP3, WAV, FLAC, AAC/M4A, Ogg/Opus or AIFF.`,
         {
-          accepted: UPLOAD_CONTENT_TYPES,
+          extras: {
+            accepted: UPLOAD_CONTENT_TYPES,
+          },
         },
       );
     }
     if (input.size > limits.maxBytes) {
-      throw new ApiError(
-        413,
+      throw new DomainError(
         "FILE_TOO_LARGE",
         `Files are limited to ${Math.floor(limits.maxBytes / 1_000_000)} MB; this one is ${Math.ceil(input.size / 1_000_000)} MB.`,
       );
@@ -103,8 +104,7 @@ export class UploadService {
       const album = await this.db.select().from(albums).where(eq(albums.id, input.albumId)).get();
       if (!album) throw notFound("The album");
       if (album.artistId !== input.artistId) {
-        throw new ApiError(
-          422,
+        throw new DomainError(
           "ALBUM_ARTIST_MISMATCH",
           "The album must belong to the upload's artist.",
         );
@@ -119,17 +119,14 @@ export class UploadService {
       .where(and(eq(uploads.userId, viewer.id), inArray(uploads.state, [...IN_FLIGHT, "ready"])))
       .get();
     if ((usage?.inFlight ?? 0) >= limits.inFlightMax) {
-      throw new ApiError(
-        429,
+      throw new DomainError(
         "TOO_MANY_UPLOADS_IN_FLIGHT",
         `You have ${limits.inFlightMax} uploads in progress; wait for one to finish.`,
-        {},
-        { "Retry-After": "30" },
+        { retryAfterSeconds: 30 },
       );
     }
     if ((usage?.bytes ?? 0) + input.size > limits.quotaBytes) {
-      throw new ApiError(
-        422,
+      throw new DomainError(
         "QUOTA_EXCEEDED",
         `This upload would exceed your storage quota of ${Math.floor(limits.quotaBytes / 1_000_000_000)} GB.`,
       );
@@ -171,8 +168,7 @@ export class UploadService {
     if (upload.state !== "awaiting_upload") return this.view(upload);
     const object = upload.objectKey ? await this.env.MEDIA.head(upload.objectKey) : null;
     if (!object) {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         "UPLOAD_NOT_RECEIVED",
         "The file has not arrived yet: PUT it to the upload URL first.",
       );
@@ -180,8 +176,7 @@ export class UploadService {
     if (object.size !== upload.sizeBytes) {
       // A different file than declared: remove it so nothing half-right stays behind.
       await this.env.MEDIA.delete(object.key);
-      throw new ApiError(
-        409,
+      throw new DomainError(
         "SIZE_MISMATCH",
         `The stored file has ${object.size} bytes, not the ${upload.sizeBytes} declared; upload it again.`,
       );
@@ -229,8 +224,7 @@ export class UploadService {
   async cancel(viewer: Viewer, id: string): Promise<void> {
     const upload = await this.own(viewer, id);
     if (upload.state === "ready") {
-      throw new ApiError(
-        409,
+      throw new DomainError(
         "UPLOAD_PUBLISHED",
         "This upload became a track; delete the track instead.",
       );
