@@ -14,6 +14,7 @@ import { makeMaterial } from "../../scripts/lib/lavfi-media.mjs";
 import { ROOT } from "../../scripts/lib/setup.mjs";
 import { apiCall, registerAccount, sendUpload } from "./client";
 import { startStack, type Stack } from "./stack";
+import type { Upload } from "@edge-music/core/api-contract";
 
 /** Short, so a job whose consumer died is taken up again within the test. */
 const LEASE_SECONDS = 20;
@@ -23,17 +24,10 @@ let stack: Stack;
 let dir: string;
 let token: string;
 
-type UploadView = {
-  state: string;
-  trackId: string | null;
-  progress: { stage: string | null; attempt: number };
-  failure: { code: string; reason: string } | null;
-};
-
 /** The upload's view; undefined while the api is down (it is being restarted). */
-async function view(id: string): Promise<UploadView | undefined> {
+async function view(id: string): Promise<Upload | undefined> {
   try {
-    return await apiCall<UploadView>(stack, token, "GET", `/v1/uploads/${id}`);
+    return await apiCall<Upload>(stack, token, "GET", `/v1/uploads/${id}`);
   } catch {
     return undefined;
   }

@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { CreatedUpload, TokenPair } from "@edge-music/core/api-contract";
 import type { Stack } from "./stack";
 
-/** Calls the stack's api with a bearer token; a non-2xx answer throws with its body. */
+/**
+ * Calls the stack's api with a bearer token; a non-2xx answer throws with its body. `T` is a
+ * shape from the api's contract (`@edge-music/core/api-contract`).
+ */
 export async function apiCall<T>(
   stack: Stack,
   token: string | undefined,
@@ -30,13 +34,11 @@ export async function registerAccount(
   displayName: string,
   password = "correct horse battery",
 ): Promise<string> {
-  const { accessToken } = await apiCall<{ accessToken: string }>(
-    stack,
-    undefined,
-    "POST",
-    "/v1/auth/register",
-    { email, password, displayName },
-  );
+  const { accessToken } = await apiCall<TokenPair>(stack, undefined, "POST", "/v1/auth/register", {
+    email,
+    password,
+    displayName,
+  });
   return accessToken;
 }
 
@@ -48,11 +50,7 @@ export async function putUpload(
   fields: Record<string, unknown> = {},
 ): Promise<string> {
   const bytes = await readFile(file);
-  const created = await apiCall<{
-    uploadId: string;
-    putUrl: string;
-    headers: Record<string, string>;
-  }>(stack, token, "POST", "/v1/uploads", {
+  const created = await apiCall<CreatedUpload>(stack, token, "POST", "/v1/uploads", {
     filename: path.basename(file),
     contentType: "audio/flac",
     size: bytes.length,

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeMusic } from "../../containers/transcoder/test/media";
 import { startStack, type Stack } from "./stack";
+import type { PlaybackGrant } from "@edge-music/core/api-contract";
 
 /**
  * The attacks of the security review, against the real local stack (the api and the gate
@@ -42,15 +43,16 @@ async function account(email: string) {
   return { token: res.body.accessToken, id: res.body.user.id, role: res.body.user.role, email };
 }
 
-type Grant = { playbackId: string; token: string; hls: string; progressive: string };
 const grant = async (token: string, trackId: string, country = "DE") => {
-  const res = await call<Grant>("POST", `/v1/tracks/${trackId}/playback`, {
+  const res = await call<PlaybackGrant>("POST", `/v1/tracks/${trackId}/playback`, {
     token,
     body: {},
     country,
   });
   expect(res.status).toBe(200);
-  return res.body;
+  // These tracks are published with a progressive (single-file) rendition.
+  expect(res.body.progressive).toEqual(expect.any(String));
+  return { ...res.body, progressive: res.body.progressive as string };
 };
 
 const b64url = (bytes: Uint8Array) =>

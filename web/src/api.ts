@@ -1,4 +1,5 @@
 import type { ApiErrorCode } from "@edge-music/core/api-errors";
+import type { TokenPair, User } from "./types";
 /** A refusal from the api, as RFC 9457 problem+json says it. */
 /** A problem+json code from the api's catalogue, or `HTTP_<status>` when a body had none. */
 export type ProblemCode = ApiErrorCode | `HTTP_${number}`;
@@ -13,9 +14,6 @@ export class ApiProblem extends Error {
     super(detail);
   }
 }
-
-export type User = { id: string; email: string; displayName: string; role: string; plan: string };
-type TokenPair = { accessToken: string; refreshToken: string; user: User };
 
 const REFRESH_KEY = "edge-music.refresh";
 

@@ -5,16 +5,7 @@ import { clock, h } from "../dom";
 import type { Track } from "../types";
 import { PlayReporter } from "./play-reporter";
 import { Waveform, type WaveformData } from "./waveform";
-
-type Grant = {
-  playbackId: string;
-  hls: string;
-  dash: string;
-  renditions: { id: string; bandwidth: number }[];
-  loudness: { integratedLufs: number; gainDb: number };
-  waveform: string;
-  durationMs: number;
-};
+import type { PlaybackGrant as Grant } from "../types";
 
 export type StreamFormat = "hls" | "dash";
 const FORMAT_KEY = "edge-music.format";

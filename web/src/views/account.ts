@@ -2,16 +2,7 @@ import { api, describeError } from "../api";
 import { h } from "../dom";
 import type { View } from "../app";
 import type { Page } from "../types";
-
-type Session = {
-  id: string;
-  name: string;
-  userAgent: string;
-  createdAt: string;
-  lastUsedAt: string;
-  current: boolean;
-};
-type Subscription = { plan: string; status: string | null };
+import type { Session, Subscription } from "../types";
 
 /** The account: plan, device sessions with revoke, export, sign out, erase. */
 export const account: View = async (app) => {

@@ -1,16 +1,8 @@
 import { api } from "../api";
 import { h } from "../dom";
 import type { View } from "../app";
-import type { Page, Track } from "../types";
+import type { Album, Artist, Page, Track } from "../types";
 import { likeButton, trackList } from "./track-list";
-
-type Artist = { id: string; name: string; bio?: string | null };
-type Album = {
-  id: string;
-  title: string;
-  releaseDate: string | null;
-  artist: { id: string; name: string };
-};
 
 /** An artist: top tracks over 28 days, albums, similar listening. */
 export const artist: View = async (app, [id = ""]) => {

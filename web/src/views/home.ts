@@ -1,15 +1,8 @@
 import { api } from "../api";
 import { h } from "../dom";
 import type { View } from "../app";
-import type { Track } from "../types";
+import type { Suggestion, Track } from "../types";
 import { trackList } from "./track-list";
-
-type Suggestion = {
-  type: "track" | "artist" | "album";
-  id: string;
-  text: string;
-  subtitle: string;
-};
 
 /** Home: recommendations with their reasons for a signed-in listener, a welcome otherwise. */
 export const home: View = async (app) => {

@@ -1,29 +1,18 @@
 import { api, describeError } from "../api";
 import { h } from "../dom";
 import type { View } from "../app";
-import type { Playlist, PlaylistItem, Track } from "../types";
+import type { Library, Playlist, PlaylistItem, PlaylistWithItems } from "../types";
 import { trackList } from "./track-list";
-
-type Like = {
-  type: string;
-  id: string;
-  item: (Track & Playlist & { name?: string; title: string }) | null;
-};
-type Section<T> = { total: number; items: T[] };
-type Library = {
-  likedTracks: Section<Like>;
-  likedAlbums: Section<Like>;
-  likedArtists: Section<Like>;
-  likedPlaylists: Section<Like>;
-  uploads: Section<Track>;
-  playlists: Section<Playlist>;
-};
 
 /** The library: own uploads, liked things, own playlists (with a form for a new one). */
 export const library: View = async (app) => {
   const lib = await api.get<Library>("/v1/me/library?limit=50");
   const likedTracks = lib.likedTracks.items.flatMap((l) => (l.item ? [l.item] : []));
-  const links = (likes: Like[], path: string) =>
+  const links = <T>(
+    likes: { id: string; item: T | null }[],
+    path: string,
+    label: (t: T) => string,
+  ) =>
     h(
       "ul",
       { class: "links" },
@@ -31,9 +20,7 @@ export const library: View = async (app) => {
         h(
           "li",
           {},
-          l.item
-            ? h("a", { href: `#/${path}/${l.id}` }, l.item.name ?? l.item.title)
-            : "(no longer available)",
+          l.item ? h("a", { href: `#/${path}/${l.id}` }, label(l.item)) : "(no longer available)",
         ),
       ),
     );
@@ -80,13 +67,16 @@ export const library: View = async (app) => {
     ),
     create,
     lib.likedAlbums.total
-      ? [h("h2", {}, "Liked albums"), links(lib.likedAlbums.items, "album")]
+      ? [h("h2", {}, "Liked albums"), links(lib.likedAlbums.items, "album", (a) => a.title)]
       : null,
     lib.likedArtists.total
-      ? [h("h2", {}, "Liked artists"), links(lib.likedArtists.items, "artist")]
+      ? [h("h2", {}, "Liked artists"), links(lib.likedArtists.items, "artist", (a) => a.name)]
       : null,
     lib.likedPlaylists.total
-      ? [h("h2", {}, "Liked playlists"), links(lib.likedPlaylists.items, "playlist")]
+      ? [
+          h("h2", {}, "Liked playlists"),
+          links(lib.likedPlaylists.items, "playlist", (p) => p.title),
+        ]
       : null,
   );
 };
@@ -99,7 +89,7 @@ const REASONS: ReadonlyMap<string, string> = new Map([
 
 /** A playlist: its entries (unavailable ones marked), drag to reorder, remove, rename. */
 export const playlist: View = async (app, [id = ""]) => {
-  const p = await api.get<Playlist & { items: PlaylistItem[] }>(`/v1/playlists/${id}`);
+  const p = await api.get<PlaylistWithItems>(`/v1/playlists/${id}`);
   const mine = api.user?.id === p.ownerId;
   let revision = p.revision;
   const change = async (method: string, path: string, body?: unknown) => {

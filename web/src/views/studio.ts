@@ -1,27 +1,12 @@
 import { api } from "../api";
 import { h } from "../dom";
 import type { View } from "../app";
-import type { Track } from "../types";
-
-/** Streams counted but bearing no royalty, by reason. */
-type Excluded = { SELF_PLAY: number; REPEAT_CAP: number };
-type Stats = {
-  totals: { streams: number; seconds: number; excluded: Excluded };
-  days: { day: string; territory: string; streams: number; seconds: number }[];
-};
-type Report = {
-  holder: { id: string; name: string };
-  currency: string;
-  rows: {
-    title: string;
-    territory: string;
-    streams: number;
-    share: number;
-    amount: number;
-    excluded: Excluded;
-  }[];
-  totals: { streams: number; amount: number; excluded: Excluded };
-};
+import type {
+  ExcludedStreams as Excluded,
+  RoyaltyReport as Report,
+  Track,
+  TrackStats as Stats,
+} from "../types";
 
 /** Excluded streams in words ("1 own play, 2 past the daily cap"), or "" when none. */
 function excludedText(e: Excluded | undefined): string {

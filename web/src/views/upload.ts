@@ -3,8 +3,7 @@ import { ApiProblem, api, describeError } from "../api";
 import { h } from "../dom";
 import type { App, View } from "../app";
 import type { Upload } from "../types";
-
-type Created = { uploadId: string; putUrl: string; headers: Record<string, string> };
+import type { CreatedUpload as Created } from "../types";
 
 const POLL_MS = 1000;
 /** Files sent at once; the rest of an album waits its turn in the list. */

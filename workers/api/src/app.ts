@@ -31,6 +31,17 @@ import { recommendationRoutes, similarTrackRoutes } from "./routes/recommendatio
 export const JSON_BODY_MAX_BYTES = 256 * 1024;
 
 /** The api: every route under /v1, plus health and the OpenAPI document. */
+/** The OpenAPI document's head; its paths come from the route definitions. */
+export const OPENAPI_DOCUMENT = {
+  openapi: "3.1.0",
+  info: {
+    title: "Edge Music API",
+    version: "1.0.0",
+    description:
+      "Errors are RFC 9457 problem+json bodies with a stable `code`. Lists are cursor-paginated: pass `nextCursor` back as `cursor`.",
+  },
+};
+
 export function createApp() {
   const app = createRouter();
 
@@ -92,15 +103,7 @@ export function createApp() {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Edge Music API",
-      version: "1.0.0",
-      description:
-        "Errors are RFC 9457 problem+json bodies with a stable `code`. Lists are cursor-paginated: pass `nextCursor` back as `cursor`.",
-    },
-  });
+  app.doc31("/openapi.json", OPENAPI_DOCUMENT);
 
   app.notFound((c) =>
     problemResponse(

@@ -3,7 +3,8 @@ import { LIKE_KINDS } from "@edge-music/core/db/schema";
 import { PageQuerySchema, pageSchema } from "../lib/pagination";
 import { createRouter } from "../lib/router";
 import { requireViewer } from "../middleware/auth";
-import { BEARER, TrackSchema, json, problems } from "./schemas";
+import { AlbumSchema, ArtistSchema, BEARER, TrackSchema, json, problems } from "./schemas";
+import { PlaylistSchema } from "./playlists";
 
 const LikeParams = z.object({
   type: z.enum(LIKE_KINDS).openapi({ param: { name: "type", in: "path" } }),
@@ -14,17 +15,18 @@ const LikeParams = z.object({
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
-const LikeSchema = z
-  .object({
+/** A like of one kind, with the liked thing as the api shows it (null: no longer visible). */
+const likeOf = <T extends z.ZodType>(item: T) =>
+  z.object({
     type: z.enum(LIKE_KINDS),
     id: z.string(),
     likedAt: z.string(),
-    item: z
-      .record(z.string(), z.unknown())
-      .nullable()
-      .openapi({ description: "The track, album, artist or playlist; null if no longer visible." }),
-  })
-  .openapi("Like");
+    item: z.union([item, z.null()]).describe("The liked thing; null if no longer visible."),
+  });
+
+const LikeSchema = likeOf(
+  z.union([TrackSchema, AlbumSchema, ArtistSchema, PlaylistSchema]),
+).openapi("Like");
 
 const like = createRoute({
   method: "put",
@@ -71,12 +73,12 @@ const library = createRoute({
     200: json(
       z
         .object({
-          likedTracks: Section(LikeSchema),
-          likedAlbums: Section(LikeSchema),
-          likedArtists: Section(LikeSchema),
-          likedPlaylists: Section(LikeSchema),
+          likedTracks: Section(likeOf(TrackSchema)),
+          likedAlbums: Section(likeOf(AlbumSchema)),
+          likedArtists: Section(likeOf(ArtistSchema)),
+          likedPlaylists: Section(likeOf(PlaylistSchema)),
           uploads: Section(TrackSchema),
-          playlists: Section(z.record(z.string(), z.unknown())),
+          playlists: Section(PlaylistSchema),
         })
         .openapi("Library"),
       "The library",

@@ -8,7 +8,7 @@ import { requireViewer } from "../middleware/auth";
 import { PLAYLIST_ADD_MAX, type PlaylistView } from "../services/playlists";
 import { BEARER, IdParamSchema, TrackSchema, json, jsonBody, problems } from "./schemas";
 
-const PlaylistSchema = z
+export const PlaylistSchema = z
   .object({
     id: z.string(),
     ownerId: z.string(),

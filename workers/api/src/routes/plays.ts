@@ -69,7 +69,9 @@ const history = createRoute({
           id: z.string(),
           playedAt: z.string(),
           trackId: z.string(),
-          track: TrackSchema.nullable().openapi({ description: "null: no longer available" }),
+          // Described on the field, not on the schema: `.openapi()` on TrackSchema.nullable()
+          // would re-register the Track component itself as nullable.
+          track: z.union([TrackSchema, z.null()]).describe("null: no longer available"),
         }),
       ),
       "History",

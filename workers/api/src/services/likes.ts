@@ -22,13 +22,15 @@ import { isTrackReadable } from "./visibility";
 /** Likes one account may hold, all kinds together. */
 export const LIKES_PER_USER_MAX = 10_000;
 
-export type LikedItem = TrackView | AlbumView | ArtistView | PlaylistView;
-export type LikeView = {
+/** What a like of each kind shows of the liked thing. */
+type ViewOf = { track: TrackView; album: AlbumView; artist: ArtistView; playlist: PlaylistView };
+export type LikedItem = ViewOf[LikeKind];
+export type LikeView<I extends LikedItem = LikedItem> = {
   type: LikeKind;
   id: string;
   likedAt: string;
   /** null when the viewer can no longer see it (it stays in the list). */
-  item: LikedItem | null;
+  item: I | null;
 };
 
 /** Likes of tracks, albums, artists and playlists, and the library built on them. */
@@ -60,7 +62,11 @@ export class LikeService {
   }
 
   /** The viewer's likes of one kind, newest first. */
-  async list(viewer: Viewer, kind: LikeKind, page: PageQuery): Promise<Page<LikeView>> {
+  async list<K extends LikeKind>(
+    viewer: Viewer,
+    kind: K,
+    page: PageQuery,
+  ): Promise<Page<LikeView<ViewOf[K]>>> {
     const { where, orderBy } = keyset(
       likes.createdAt,
       "desc",
@@ -98,11 +104,12 @@ export class LikeService {
   async library(viewer: Viewer, perSection: number) {
     const first = { limit: perSection };
     const [liked, counts, uploads, uploadCount, ownPlaylists, playlistCount] = await Promise.all([
-      Promise.all(
-        (["track", "album", "artist", "playlist"] as const).map(
-          async (kind) => [kind, (await this.list(viewer, kind, first)).items] as const,
-        ),
-      ),
+      Promise.all([
+        this.list(viewer, "track", first),
+        this.list(viewer, "album", first),
+        this.list(viewer, "artist", first),
+        this.list(viewer, "playlist", first),
+      ]),
       this.db
         .select({ kind: likes.kind, n: sql<number>`count(*)` })
         .from(likes)
@@ -131,19 +138,28 @@ export class LikeService {
     ]);
     const countOf = (kind: LikeKind) => counts.find((c) => c.kind === kind)?.n ?? 0;
     const section = <T>(items: T[], total: number) => ({ total, items });
-    const likedOf = Object.fromEntries(liked);
+    const [likedTracks, likedAlbums, likedArtists, likedPlaylists] = liked;
     return {
-      likedTracks: section(likedOf["track"] ?? [], countOf("track")),
-      likedAlbums: section(likedOf["album"] ?? [], countOf("album")),
-      likedArtists: section(likedOf["artist"] ?? [], countOf("artist")),
-      likedPlaylists: section(likedOf["playlist"] ?? [], countOf("playlist")),
+      likedTracks: section(likedTracks.items, countOf("track")),
+      likedAlbums: section(likedAlbums.items, countOf("album")),
+      likedArtists: section(likedArtists.items, countOf("artist")),
+      likedPlaylists: section(likedPlaylists.items, countOf("playlist")),
       uploads: section(uploads.map(toTrackView), uploadCount?.n ?? 0),
       playlists: section(ownPlaylists.map(toPlaylistView), playlistCount?.n ?? 0),
     };
   }
 
   /** Views of the given ids the viewer may see, by id (at most a page of ids). */
-  private async views(
+  private async views<K extends LikeKind>(
+    viewer: Viewer,
+    kind: K,
+    ids: string[],
+  ): Promise<Map<string, ViewOf[K]>> {
+    // Each case below makes the view of its own kind; TypeScript cannot follow K into it.
+    return (await this.viewsOfKind(viewer, kind, ids)) as Map<string, ViewOf[K]>;
+  }
+
+  private async viewsOfKind(
     viewer: Viewer,
     kind: LikeKind,
     ids: string[],
