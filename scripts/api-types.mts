@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
-import { createApp, OPENAPI_DOCUMENT } from "../workers/api/src/app";
+import { createApp, OPENAPI_DOCUMENT } from "@edge-music/api/app";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const API_TYPES_FILE = path.join(ROOT, "packages/core/src/api-types.gen.ts");

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { RENDITIONS } from "@edge-music/core/renditions";
-import { renditionCodecArgs } from "../../containers/transcoder/src/media/ffmpeg-args";
-import { MATERIALS, makeMaterial } from "../../scripts/lib/lavfi-media.mjs";
+import { renditionCodecArgs } from "@edge-music/transcoder/media/ffmpeg-args";
+import { MATERIALS, makeMaterial } from "@edge-music/testkit/lavfi-media";
 import { compare, decodeStereo } from "./quality";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 240);

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { RENDITIONS } from "@edge-music/core/renditions";
-import { renditionOutputArgs } from "../../containers/transcoder/src/media/ffmpeg-args";
+import { renditionOutputArgs } from "@edge-music/transcoder/media/ffmpeg-args";
 import { cpuSecondsWithChildren } from "./cpu";
 
 const [source, out] = process.argv.slice(2);

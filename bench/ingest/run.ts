@@ -11,9 +11,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
-import { bundleForNode } from "../../containers/transcoder/build.mjs";
+import { bundleForNode } from "@edge-music/transcoder/build";
 import { ROOT } from "../../scripts/lib/setup.mjs";
-import { MATERIALS, makeMaterial, type Material } from "../../scripts/lib/lavfi-media.mjs";
+import { MATERIALS, makeMaterial, type Material } from "@edge-music/testkit/lavfi-media";
 import { albumBatch, completeToReadySeconds } from "./through-stack";
 
 const MINUTES = Number(process.env["BENCH_MINUTES"] ?? 5);

@@ -2,8 +2,8 @@
  * Runs one transcode the way the transcoder does (probe, then the decode-once pipeline) and
  * prints its wall and CPU seconds as JSON. CPU includes every ffmpeg child (cutime/cstime).
  */
-import { transcode } from "../../containers/transcoder/src/media/pipeline";
-import { probeSource } from "../../containers/transcoder/src/media/probe";
+import { transcode } from "@edge-music/transcoder/media/pipeline";
+import { probeSource } from "@edge-music/transcoder/media/probe";
 import { cpuSecondsWithChildren } from "./cpu";
 
 const [source, out] = process.argv.slice(2);

@@ -18,8 +18,8 @@ import { ROOT, applyLocalMigrations, ensureDevVars } from "../../scripts/lib/set
 import { readFileSync } from "node:fs";
 import { parseKeyRing } from "@edge-music/core/key-ring";
 import { STREAM_THRESHOLD_MS, shardOf, signPlaybackId } from "@edge-music/core/play-events";
-import { hashPassword } from "../../workers/api/src/lib/password";
-import { signAccessToken } from "../../workers/api/src/lib/access-token";
+import { hashPassword } from "@edge-music/api/password";
+import { signAccessToken } from "@edge-music/api/access-token";
 import { startWorker, startWorkerWithoutInspector } from "../lib";
 
 const PORT = 8796;

@@ -4,7 +4,7 @@ import {
   artistDoc,
   trackDoc,
   type SearchDocument,
-} from "../../workers/api/src/services/search-index";
+} from "@edge-music/api/search-index";
 
 /** A deterministic pseudo-random generator, so every run loads the same catalog. */
 export function rng(seed: number) {

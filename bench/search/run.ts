@@ -10,7 +10,7 @@ import { getPlatformProxy } from "wrangler";
 import { ROOT, applyLocalMigrations, ensureDevVars } from "../../scripts/lib/setup.mjs";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { foldText } from "@edge-music/core/search-text";
-import { completionQuery } from "../../workers/api/src/services/search";
+import { completionQuery } from "@edge-music/api/search";
 import { rng, generateCatalog, loadStatements } from "./catalog";
 import { LIKE_SUGGEST_SQL, likePattern } from "./like-query";
 import { startWorker, type BenchWorker, summarize, timeRequests, type Timings } from "../lib";

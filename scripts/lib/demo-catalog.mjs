@@ -5,7 +5,7 @@
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { makeMusic } from "./lavfi-media.mjs";
+import { makeMusic } from "@edge-music/testkit/lavfi-media";
 
 export const DEMO_ACCOUNTS = {
   admin: { email: "admin@demo.local", password: "demo-admin-password", displayName: "Demo Admin" },

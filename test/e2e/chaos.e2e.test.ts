@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { getPlatformProxy } from "wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeMaterial } from "../../scripts/lib/lavfi-media.mjs";
+import { makeMaterial } from "@edge-music/testkit/lavfi-media";
 import { ROOT } from "../../scripts/lib/setup.mjs";
 import { apiCall, registerAccount, sendUpload } from "./client";
 import { startStack, type Stack } from "./stack";

@@ -3,7 +3,7 @@ import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeMusic, makeReferenceTone } from "../../containers/transcoder/test/media";
+import { makeMusic, makeReferenceTone } from "@edge-music/testkit/lavfi-media";
 import { getPlatformProxy } from "wrangler";
 import { ROOT } from "../../scripts/lib/setup.mjs";
 import { registerAccount } from "./client";

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeMusic } from "../../containers/transcoder/test/media";
+import { makeMusic } from "@edge-music/testkit/lavfi-media";
 import { startStack, type Stack } from "./stack";
 import type { PlaybackGrant } from "@edge-music/core/api-contract";
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startServer } from "../../containers/transcoder/src/server";
+import { startServer } from "@edge-music/transcoder/server";
 import {
   ROOT,
   WRANGLER_ENV,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { makeMusic } from "../../containers/transcoder/test/media";
+import { makeMusic } from "@edge-music/testkit/lavfi-media";
 import { SCREENSHOTS, launchChromium } from "./browser";
 import { startStack, type Stack } from "./stack";
 

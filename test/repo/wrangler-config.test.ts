@@ -2,7 +2,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { experimental_readRawConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
-import { SECRET_NAMES, SETTING_NAMES } from "../../workers/api/src/lib/config";
+import { SECRET_NAMES, SETTING_NAMES } from "@edge-music/api/config";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { rawConfig } = experimental_readRawConfig({ config: path.join(ROOT, "wrangler.toml") });

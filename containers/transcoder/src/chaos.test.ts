@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ASSET_OUTPUT_NAMES } from "@edge-music/core/renditions";
 import { TranscodeEventSchema } from "@edge-music/core/transcode-contract";
-import { makeMusic } from "../test/media.js";
+import { makeMusic } from "@edge-music/testkit/lavfi-media";
 import { startServer } from "./server.js";
 
 /** The ffmpeg processes of one job: their command lines name its scratch folder. */

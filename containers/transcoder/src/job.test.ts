@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ASSET_OUTPUT_NAMES } from "@edge-music/core/renditions";
 import { TranscodeEventSchema, type TranscodeEvent } from "@edge-music/core/transcode-contract";
 import { spawnSync } from "node:child_process";
-import { makeMusic } from "../test/media.js";
+import { makeMusic } from "@edge-music/testkit/lavfi-media";
 import { runJob } from "./job.js";
 import { startServer } from "./server.js";
 

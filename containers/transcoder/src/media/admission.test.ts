@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeMusic } from "../../test/media.js";
+import { makeMusic } from "@edge-music/testkit/lavfi-media";
 import { probeRefusal, sniffRefusal } from "./admission.js";
 import { decodeArgs, probeArgs } from "./ffmpeg-args.js";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RENDITIONS } from "@edge-music/core/renditions";
-import { makeMusic, makeReferenceTone } from "../../test/media.js";
+import { makeMusic, makeReferenceTone } from "@edge-music/testkit/lavfi-media";
 import { readFmp4Layout } from "./fmp4.js";
 import { transcode } from "./pipeline.js";
 import { probeSource } from "./probe.js";
