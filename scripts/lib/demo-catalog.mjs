@@ -5,7 +5,6 @@
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { makeMusic } from "@edge-music/testkit/lavfi-media";
 
 export const DEMO_ACCOUNTS = {
   admin: { email: "admin@demo.local", password: "demo-admin-password", displayName: "Demo Admin" },
@@ -139,6 +138,8 @@ async function waitReady(api, token, ids) {
  * never makes an admin: `grantAdmin(email)` is the operator's command, run for the demo admin.
  */
 export async function seedDemo(api, { grantAdmin }) {
+  // Loaded here, not at the top: `npm start` imports this file before it installs packages.
+  const { makeMusic } = await import("@edge-music/testkit/lavfi-media");
   const admin = await account(api, DEMO_ACCOUNTS.admin);
   if (admin.user.role !== "admin") grantAdmin(DEMO_ACCOUNTS.admin.email);
   const artist = await account(api, DEMO_ACCOUNTS.artist);
