@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: typecheck every project, run every vitest suite (workers in workerd, the
 // transcoder in Node), then print one closing line `N passed, N failed` that CI reads.
-// Each typechecked project and each worker's deploy dry-run counts as one test.
+// Each typechecked project, and the deploy dry-run, counts as one test.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +12,6 @@ import {
   ensureDebianPackages,
   ensureFfmpeg,
   ROOT,
-  WRANGLER_ENV,
-  wranglerBin,
 } from "./lib/setup.mjs";
 
 // `npm run test:security`: only the attack suites (files named *.security.*), in every project.
@@ -65,29 +63,19 @@ for (const project of securityOnly ? [] : TYPECHECK_PROJECTS) {
 if (!securityOnly)
   console.log(`typecheck: ${clean} of ${TYPECHECK_PROJECTS.length} projects clean`);
 
-// Both workers must bundle for deployment, offline, exactly as `wrangler deploy` would.
-for (const [name, args] of securityOnly
-  ? []
-  : [
-      [
-        "api (production, with the transcoder container)",
-        ["-c", "wrangler.toml", "--env", "production"],
-      ],
-      ["stream-gate", ["-c", "workers/stream-gate/wrangler.toml"]],
-    ]) {
-  const outdir = mkdtempSync(path.join(tmpdir(), "dry-run-"));
-  const run = spawnSync(wranglerBin(), ["deploy", "--dry-run", ...args, "--outdir", outdir], {
+// `npm run deploy -- --dry-run`: the deploy plan runs offline and both workers bundle for
+// deployment exactly as `wrangler deploy` would.
+if (!securityOnly) {
+  const run = spawnSync(process.execPath, ["scripts/deploy.mjs", "--dry-run"], {
     cwd: ROOT,
-    env: WRANGLER_ENV,
     encoding: "utf8",
   });
-  rmSync(outdir, { recursive: true, force: true });
-  if (run.status === 0) {
+  if (run.status === 0 && /both workers bundle/.test(run.stdout)) {
     passed++;
-    console.log(`deploy dry-run: ${name} ok`);
+    console.log("deploy dry-run: plan and both workers ok");
   } else {
     failed++;
-    console.error(`deploy dry-run failed: ${name}\n${run.stdout}\n${run.stderr}`);
+    console.error(`deploy dry-run failed\n${run.stdout}\n${run.stderr}`);
   }
 }
 
