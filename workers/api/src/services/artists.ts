@@ -16,6 +16,7 @@ import { notFound } from "../lib/problem";
 import { toAlbumView, type AlbumView } from "./album-view";
 import { iso, requireArtistManager, requireCatalogEditor } from "./catalog-access";
 import { albumDoc, artistDoc, indexQueries, trackDoc } from "./search-index";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 export type ArtistView = {
   id: string;
@@ -155,3 +156,7 @@ export class ArtistService {
     ];
   }
 }
+
+export const ARTIST_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "artists", sql: rowsOf("artists", "owner_id") }],
+};

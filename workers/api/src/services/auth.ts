@@ -9,6 +9,7 @@ import { decodeCursor, keyset, toPage, type Page, type PageQuery } from "../lib/
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../lib/password";
 import { DomainError } from "@edge-music/core/api-errors";
 import { notFound } from "../lib/problem";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 export type PublicUser = {
   id: string;
@@ -320,3 +321,9 @@ export function deviceNameFrom(userAgent: string): string {
             : "";
   return os ? `${browser} on ${os}` : browser;
 }
+
+/** Sessions are exported; the account row goes last in an erasure (it cascades). */
+export const AUTH_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "sessions", sql: rowsOf("sessions", "user_id") }],
+  erase: ["DELETE FROM users WHERE id = ?1"],
+};

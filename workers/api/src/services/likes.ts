@@ -18,6 +18,7 @@ import { iso } from "./catalog-access";
 import { playlistVisible, toPlaylistView, type PlaylistView } from "./playlists";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { isTrackReadable } from "./visibility";
+import { OWN_TRACKS, rowsOf, type PersonalData } from "./personal-data";
 
 /** Likes one account may hold, all kinds together. */
 export const LIKES_PER_USER_MAX = 10_000;
@@ -193,3 +194,12 @@ export class LikeService {
     }
   }
 }
+
+/** The account's likes are exported; an erasure removes other people's likes of its things. */
+export const LIKE_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "likes", sql: rowsOf("likes", "user_id") }],
+  erase: [
+    `DELETE FROM likes WHERE (kind = 'track' AND ref_id IN (${OWN_TRACKS}))
+     OR (kind = 'playlist' AND ref_id IN (SELECT id FROM playlists WHERE owner_id = ?1))`,
+  ],
+};

@@ -18,6 +18,7 @@ import { notFound } from "../lib/problem";
 import { toPublicUser, type PublicUser } from "./auth";
 import { rightUntil, untilOf } from "./rights";
 import { trackReadable } from "./visibility";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 /** A token outlives the track by this much, so pauses and seeks do not cut playback. */
 export const PLAYBACK_TOKEN_SLACK_SECONDS = 2 * 3600;
@@ -202,3 +203,7 @@ export class PlaybackService {
     return toPublicUser(user);
   }
 }
+
+export const PLAYBACK_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "playbackGrants", sql: rowsOf("playbacks", "user_id") }],
+};

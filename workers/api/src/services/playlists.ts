@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import {
+  NOW_MS_SQL,
   playlistItems,
   playlists,
   trackRights,
@@ -17,6 +18,7 @@ import { iso } from "./catalog-access";
 import { rightInForce } from "./rights";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { isTrackReadable, trackReadable } from "./visibility";
+import { OWN_TRACKS, rowsOf, type PersonalData } from "./personal-data";
 
 /** Limits: playlists per account, entries per playlist, tracks per add request. */
 export const PLAYLISTS_PER_USER_MAX = 500;
@@ -396,3 +398,34 @@ const conflict = () =>
 
 const badPosition = (max: number) =>
   new DomainError("INVALID_POSITION", `position must be between 0 and ${Math.max(0, max)}.`);
+
+/**
+ * Own playlists and their items are exported (not the write token). Other people's playlists
+ * lose the account's tracks in an erasure and stay dense, counted and revised.
+ */
+export const PLAYLIST_PERSONAL_DATA: PersonalData = {
+  export: [
+    { name: "playlists", sql: rowsOf("playlists", "owner_id"), omit: ["write_token"] },
+    {
+      name: "playlistItems",
+      sql: `SELECT i.rowid AS _rowid, i.* FROM playlist_items i JOIN playlists p ON p.id = i.playlist_id
+          WHERE p.owner_id = ?1 AND i.rowid > ?2 ORDER BY i.rowid LIMIT ?3`,
+    },
+  ],
+  erase: [
+    `UPDATE playlists SET revision = revision + 1, updated_at = ${NOW_MS_SQL}, item_count = (
+       SELECT count(*) FROM playlist_items i WHERE i.playlist_id = playlists.id
+          AND i.track_id NOT IN (${OWN_TRACKS}))
+     WHERE owner_id <> ?1 AND id IN (SELECT playlist_id FROM playlist_items
+          WHERE track_id IN (${OWN_TRACKS}))`,
+    // New positions come from one ranking of the remaining items, computed before any changes.
+    `UPDATE playlist_items SET position = ranked.position FROM (
+       SELECT id, row_number() OVER (PARTITION BY playlist_id ORDER BY position) - 1 AS position
+         FROM playlist_items
+        WHERE track_id NOT IN (${OWN_TRACKS})
+          AND playlist_id IN (SELECT playlist_id FROM playlist_items
+                WHERE track_id IN (${OWN_TRACKS}))) AS ranked
+     WHERE playlist_items.id = ranked.id`,
+    `DELETE FROM playlist_items WHERE track_id IN (${OWN_TRACKS})`,
+  ],
+};

@@ -22,6 +22,7 @@ import type { PlayCounters } from "./play-counters";
 import { streamAccess, type StreamAccess } from "./stream-access";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { isTrackReadable } from "./visibility";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 type Grant = {
   trackId: string;
@@ -319,3 +320,12 @@ function refuse(
 ): PlayEventResult {
   return { index, eventId, status: "rejected", code, reason };
 }
+
+/**
+ * Listening history is exported, and kept without the account in an erasure so royalty
+ * rollups, which never named anyone, stay as they are.
+ */
+export const PLAYS_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "listeningHistory", sql: rowsOf("listening_history", "user_id") }],
+  erase: ["UPDATE listening_history SET user_id = NULL WHERE user_id = ?1"],
+};

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { NOW_MS_SQL, playbacks, tracks, users } from "@edge-music/core/db/schema";
+import { playbacks, tracks, users } from "@edge-music/core/db/schema";
 import type { Viewer } from "../app-env";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
@@ -8,90 +8,59 @@ import { DomainError } from "@edge-music/core/api-errors";
 import { notFound } from "../lib/problem";
 import type { ListenerStreamLimits } from "./listener-streams";
 import type { PlayCounters } from "./play-counters";
-import type { StorageSweeps } from "./storage-sweeps";
-import type { SubscriptionService } from "./subscriptions";
+import { ARTIST_PERSONAL_DATA } from "./artists";
+import { AUTH_PERSONAL_DATA } from "./auth";
+import { LIKE_PERSONAL_DATA } from "./likes";
+import { PLAYBACK_PERSONAL_DATA } from "./playback";
+import { PLAYLIST_PERSONAL_DATA } from "./playlists";
+import { PLAYS_PERSONAL_DATA } from "./plays";
+import { RECOMMENDATION_PERSONAL_DATA } from "./recommendations";
+import { RIGHTS_PERSONAL_DATA } from "./rights";
+import { SEARCH_PERSONAL_DATA } from "./search-index";
+import { STORAGE_PERSONAL_DATA, type StorageSweeps } from "./storage-sweeps";
+import { TRACK_PERSONAL_DATA } from "./tracks";
+import { UPLOAD_PERSONAL_DATA } from "./uploads";
+import { SUBSCRIPTION_PERSONAL_DATA, type SubscriptionService } from "./subscriptions";
 
 /** Rows read per D1 query while an export streams out. */
 const EXPORT_PAGE_ROWS = 500;
 
-/** `?1` the user id, `?2` the last rowid sent, `?3` the page size. */
-const rowsOf = (table: string, column: string) =>
-  `SELECT rowid AS _rowid, * FROM ${table} WHERE ${column} = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3`;
-
 /**
- * Every table that holds something about a user, as the export lists it. Secrets (the
- * password hash, refresh token hashes, a playlist's write token) are left out.
+ * What the export lists, feature by feature, in this order; each feature states its own
+ * tables and leaves secrets out (the password hash, refresh token hashes, a playlist's write
+ * token).
  */
-const EXPORT_SECTIONS: { name: string; sql: string; omit?: string[] }[] = [
-  { name: "sessions", sql: rowsOf("sessions", "user_id") },
-  { name: "subscription", sql: rowsOf("subscriptions", "user_id") },
-  { name: "playlists", sql: rowsOf("playlists", "owner_id"), omit: ["write_token"] },
-  {
-    name: "playlistItems",
-    sql: `SELECT i.rowid AS _rowid, i.* FROM playlist_items i JOIN playlists p ON p.id = i.playlist_id
-          WHERE p.owner_id = ?1 AND i.rowid > ?2 ORDER BY i.rowid LIMIT ?3`,
-  },
-  { name: "likes", sql: rowsOf("likes", "user_id") },
-  { name: "listeningHistory", sql: rowsOf("listening_history", "user_id") },
-  { name: "playbackGrants", sql: rowsOf("playbacks", "user_id") },
-  { name: "uploads", sql: rowsOf("uploads", "user_id") },
-  { name: "tracks", sql: rowsOf("tracks", "owner_id") },
-  { name: "artists", sql: rowsOf("artists", "owner_id") },
-  { name: "rightsHolders", sql: rowsOf("rights_holders", "user_id") },
-];
+const EXPORT_SECTIONS = [
+  AUTH_PERSONAL_DATA,
+  SUBSCRIPTION_PERSONAL_DATA,
+  PLAYLIST_PERSONAL_DATA,
+  LIKE_PERSONAL_DATA,
+  PLAYS_PERSONAL_DATA,
+  PLAYBACK_PERSONAL_DATA,
+  UPLOAD_PERSONAL_DATA,
+  TRACK_PERSONAL_DATA,
+  ARTIST_PERSONAL_DATA,
+  RIGHTS_PERSONAL_DATA,
+].flatMap((data) => data.export ?? []);
 
 /**
- * Erasure, in one D1 batch (`?1` the user id; times from D1's clock, as column defaults). Listening history is kept without the user so
- * royalty rollups, which never named anyone, stay as they are. The user's tracks go with
- * their search entries, neighbours and other people's likes; the storage prefixes to empty
- * are recorded in the same batch (swept until no URL can write there). Deleting the user cascades to sessions, refresh tokens,
- * playlists and their items, likes, grants, uploads and the subscription.
+ * Erasure, in one D1 batch, each feature's statements in this order: history is anonymised
+ * and the storage prefixes recorded first (while the rows that name them exist), then what
+ * points at the account's tracks and playlists, then the uploads, the tracks and last the
+ * account, whose deletion cascades to sessions, refresh tokens, playlists and their items,
+ * likes, grants and the subscription. Times come from D1's clock, as column defaults do.
  */
 const ERASE = [
-  "UPDATE listening_history SET user_id = NULL WHERE user_id = ?1",
-  // Swept until every URL signed for them has expired: upload URLs (the uploads' expiry) and
-  // a transcode in flight's output URLs (its lease). Usually that has passed already.
-  `INSERT OR IGNORE INTO storage_deletions (prefix, requested_at, sweep_until)
-     SELECT 'uploads/' || ?1 || '/', ${NOW_MS_SQL},
-            coalesce((SELECT max(expires_at) FROM uploads WHERE user_id = ?1), 0)
-     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS_SQL},
-            coalesce((SELECT max(lease_until) FROM uploads WHERE user_id = ?1 AND state = 'processing'), 0)
-       FROM tracks WHERE owner_id = ?1`,
-  `DELETE FROM likes WHERE (kind = 'track' AND ref_id IN (SELECT id FROM tracks WHERE owner_id = ?1))
-     OR (kind = 'playlist' AND ref_id IN (SELECT id FROM playlists WHERE owner_id = ?1))`,
-  `DELETE FROM track_neighbors WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1)
-     OR neighbor_id IN (SELECT id FROM tracks WHERE owner_id = ?1)`,
-  "DELETE FROM recommendation_signal WHERE user_id = ?1",
-  ...[
-    "search_completions WHERE doc_rowid",
-    "search_fts WHERE rowid",
-    "search_trigram WHERE rowid",
-  ].map(
-    (target) =>
-      `DELETE FROM ${target} IN (SELECT rowid FROM search_docs WHERE kind = 'track' AND owner_id = ?1)`,
-  ),
-  "DELETE FROM search_docs WHERE kind = 'track' AND owner_id = ?1",
-  // Other people's playlists lose the user's tracks and stay dense, counted and revised.
-  `UPDATE playlists SET revision = revision + 1, updated_at = ${NOW_MS_SQL}, item_count = (
-       SELECT count(*) FROM playlist_items i WHERE i.playlist_id = playlists.id
-          AND i.track_id NOT IN (SELECT id FROM tracks WHERE owner_id = ?1))
-     WHERE owner_id <> ?1 AND id IN (SELECT playlist_id FROM playlist_items
-          WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1))`,
-  // New positions come from one ranking of the remaining items, computed before any changes.
-  `UPDATE playlist_items SET position = ranked.position FROM (
-       SELECT id, row_number() OVER (PARTITION BY playlist_id ORDER BY position) - 1 AS position
-         FROM playlist_items
-        WHERE track_id NOT IN (SELECT id FROM tracks WHERE owner_id = ?1)
-          AND playlist_id IN (SELECT playlist_id FROM playlist_items
-                WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1))) AS ranked
-     WHERE playlist_items.id = ranked.id`,
-  "DELETE FROM playlist_items WHERE track_id IN (SELECT id FROM tracks WHERE owner_id = ?1)",
-  "UPDATE uploads SET duplicate_of = NULL WHERE duplicate_of IN (SELECT id FROM tracks WHERE owner_id = ?1)",
-  // Uploads point at tracks: they go before the tracks, the tracks before the user.
-  "DELETE FROM uploads WHERE user_id = ?1",
-  "DELETE FROM tracks WHERE owner_id = ?1",
-  "DELETE FROM users WHERE id = ?1",
-];
+  PLAYS_PERSONAL_DATA,
+  STORAGE_PERSONAL_DATA,
+  LIKE_PERSONAL_DATA,
+  RECOMMENDATION_PERSONAL_DATA,
+  SEARCH_PERSONAL_DATA,
+  PLAYLIST_PERSONAL_DATA,
+  UPLOAD_PERSONAL_DATA,
+  TRACK_PERSONAL_DATA,
+  AUTH_PERSONAL_DATA,
+].flatMap((data) => data.erase ?? []);
 
 /** Export of everything stored about an account, and its erasure. */
 export class PrivacyService {
@@ -218,7 +187,7 @@ export class PrivacyService {
 }
 
 /** A row as the export shows it: camelCase keys, `*_at` times as ISO strings, secrets out. */
-function exported(row: Record<string, unknown>, omit: string[]): Record<string, unknown> {
+function exported(row: Record<string, unknown>, omit: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) {
     if (key === "_rowid" || omit.includes(key)) continue;

@@ -25,6 +25,7 @@ import { streamableIn } from "./rights";
 import { selectTracks, toTrackView, type TrackRow, type TrackView } from "./track-view";
 import { trackReadable } from "./visibility";
 import { DAY_MS } from "../lib/time";
+import { OWN_TRACKS, type PersonalData } from "./personal-data";
 
 /** What was played this recently is never recommended. */
 export const RECENTLY_PLAYED_MS = DAY_MS;
@@ -349,3 +350,12 @@ function mostFrequent(values: string[]): string[] {
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]).map(([v]) => v);
 }
+
+/** An erasure takes the account's signal and its tracks' neighbours. */
+export const RECOMMENDATION_PERSONAL_DATA: PersonalData = {
+  erase: [
+    `DELETE FROM track_neighbors WHERE track_id IN (${OWN_TRACKS})
+     OR neighbor_id IN (${OWN_TRACKS})`,
+    "DELETE FROM recommendation_signal WHERE user_id = ?1",
+  ],
+};

@@ -14,6 +14,7 @@ import { DomainError } from "@edge-music/core/api-errors";
 import { notFound } from "../lib/problem";
 import { requireArtistManager } from "./catalog-access";
 import { trackReadable } from "./visibility";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 /** Territory code for rights valid everywhere. */
 export const WORLDWIDE = "WW";
@@ -186,3 +187,7 @@ export class RightsService {
     return row.track;
   }
 }
+
+export const RIGHTS_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "rightsHolders", sql: rowsOf("rights_holders", "user_id") }],
+};

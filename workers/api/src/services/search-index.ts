@@ -3,6 +3,7 @@ import { searchDocs, type Visibility } from "@edge-music/core/db/schema";
 import { searchCompletions, searchFts, searchTrigram } from "@edge-music/core/db/search-tables";
 import { completionPrefixes, foldText } from "@edge-music/core/search-text";
 import type { Db, Query } from "../lib/db";
+import type { PersonalData } from "./personal-data";
 
 export type SearchKind = "track" | "artist" | "album";
 
@@ -122,3 +123,18 @@ function docRowid(kind: SearchKind, refId: string) {
     eq(searchDocs.refId, refId),
   )})`;
 }
+
+/** An erasure takes the account's tracks out of every search table. */
+export const SEARCH_PERSONAL_DATA: PersonalData = {
+  erase: [
+    ...[
+      "search_completions WHERE doc_rowid",
+      "search_fts WHERE rowid",
+      "search_trigram WHERE rowid",
+    ].map(
+      (target) =>
+        `DELETE FROM ${target} IN (SELECT rowid FROM search_docs WHERE kind = 'track' AND owner_id = ?1)`,
+    ),
+    "DELETE FROM search_docs WHERE kind = 'track' AND owner_id = ?1",
+  ],
+};

@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
-import { storageDeletions } from "@edge-music/core/db/schema";
+import { NOW_MS_SQL, storageDeletions } from "@edge-music/core/db/schema";
 import type { Db, Query } from "../lib/db";
 import { deletePrefix } from "../lib/storage";
+import type { PersonalData } from "./personal-data";
 
 /** Prefixes emptied per cleanup run; the rest wait for the next one. */
 const SWEEPS_PER_RUN = 100;
@@ -73,3 +74,19 @@ export class StorageSweeps {
     return forgotten;
   }
 }
+
+/**
+ * An erasure records the account's storage prefixes in its batch, swept until every URL
+ * signed for them has expired: upload URLs (the uploads' expiry) and a transcode in flight's
+ * output URLs (its lease). Usually that has passed already.
+ */
+export const STORAGE_PERSONAL_DATA: PersonalData = {
+  erase: [
+    `INSERT OR IGNORE INTO storage_deletions (prefix, requested_at, sweep_until)
+     SELECT 'uploads/' || ?1 || '/', ${NOW_MS_SQL},
+            coalesce((SELECT max(expires_at) FROM uploads WHERE user_id = ?1), 0)
+     UNION ALL SELECT 'tracks/' || id || '/', ${NOW_MS_SQL},
+            coalesce((SELECT max(lease_until) FROM uploads WHERE user_id = ?1 AND state = 'processing'), 0)
+       FROM tracks WHERE owner_id = ?1`,
+  ],
+};

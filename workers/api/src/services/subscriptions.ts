@@ -16,6 +16,7 @@ import {
   type BillingFact,
   type SubscriptionState,
 } from "./subscription-state";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 /** The parts of Stripe's event objects we read; everything else passes through untouched. */
 const EventSchema = z.object({
@@ -385,3 +386,7 @@ function toRow(state: SubscriptionState): Partial<typeof subscriptions.$inferIns
     stripeEventAt: state.eventAt,
   };
 }
+
+export const SUBSCRIPTION_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "subscription", sql: rowsOf("subscriptions", "user_id") }],
+};

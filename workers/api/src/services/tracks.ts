@@ -12,6 +12,7 @@ import { indexQueries, popularityQueries, trackDoc } from "./search-index";
 import { selectTracks, toTrackView, type TrackView } from "./track-view";
 import { trackReadable } from "./visibility";
 import { ALBUM_TRACKS_MAX } from "./albums";
+import { rowsOf, type PersonalData } from "./personal-data";
 
 export type TrackInput = {
   title: string;
@@ -166,3 +167,8 @@ export class TrackService {
     }
   }
 }
+
+export const TRACK_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "tracks", sql: rowsOf("tracks", "owner_id") }],
+  erase: ["DELETE FROM tracks WHERE owner_id = ?1"],
+};

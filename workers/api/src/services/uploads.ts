@@ -17,6 +17,7 @@ import { DomainError } from "@edge-music/core/api-errors";
 import { notFound } from "../lib/problem";
 import { requireArtistManager } from "./catalog-access";
 import type { StorageSweeps } from "./storage-sweeps";
+import { OWN_TRACKS, rowsOf, type PersonalData } from "./personal-data";
 
 export type UploadInput = {
   filename: string;
@@ -273,3 +274,12 @@ export class UploadService {
     return row;
   }
 }
+
+/** Uploads point at tracks: in an erasure they go before the tracks. */
+export const UPLOAD_PERSONAL_DATA: PersonalData = {
+  export: [{ name: "uploads", sql: rowsOf("uploads", "user_id") }],
+  erase: [
+    `UPDATE uploads SET duplicate_of = NULL WHERE duplicate_of IN (${OWN_TRACKS})`,
+    "DELETE FROM uploads WHERE user_id = ?1",
+  ],
+};
