@@ -1,5 +1,5 @@
 import type { Role } from "@edge-music/core/db/schema";
-import type { Services } from "./services";
+import type { Services } from "./features";
 
 /** The signed-in caller, as read fresh from D1 on every request. */
 export type Viewer = {

@@ -8,24 +8,27 @@ import { DomainError } from "@edge-music/core/api-errors";
 import { domainErrorResponse, problemResponse } from "./lib/problem";
 import { optionalAuth } from "./middleware/auth";
 import { requestContext } from "./middleware/request-context";
-import { albumRoutes } from "./routes/albums";
-import { artistRoutes } from "./routes/artists";
-import { authRoutes } from "./routes/auth";
-import { genreRoutes } from "./routes/genres";
-import { exportRoutes, meRoutes } from "./routes/me";
-import { searchRoutes } from "./routes/search";
-import { trackRoutes } from "./routes/tracks";
-import { playbackRoutes } from "./routes/playback";
-import { rightsHolderRoutes, trackRightsRoutes } from "./routes/rights";
-import { userRoutes } from "./routes/users";
-import { uploadRoutes } from "./routes/uploads";
-import { devStorageRoutes } from "./routes/dev-storage";
-import { historyRoutes, playEventRoutes } from "./routes/plays";
-import { playlistRoutes, userPlaylistRoutes } from "./routes/playlists";
-import { likeRoutes } from "./routes/likes";
-import { subscriptionRoutes } from "./routes/subscriptions";
-import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./routes/royalties";
-import { recommendationRoutes, similarTrackRoutes } from "./routes/recommendations";
+import { albumRoutes } from "./features/catalog/albums.routes";
+import { artistRoutes } from "./features/catalog/artists.routes";
+import { authRoutes } from "./features/accounts/auth.routes";
+import { genreRoutes } from "./features/catalog/genres.routes";
+import { exportRoutes, meRoutes } from "./features/accounts/me.routes";
+import { searchRoutes } from "./features/search/search.routes";
+import { trackRoutes } from "./features/catalog/tracks.routes";
+import { playbackRoutes } from "./features/playback/playback.routes";
+import { rightsHolderRoutes, trackRightsRoutes } from "./features/plays/rights.routes";
+import { userRoutes } from "./features/accounts/users.routes";
+import { uploadRoutes } from "./features/uploads/uploads.routes";
+import { devStorageRoutes } from "./http/dev-storage.routes";
+import { historyRoutes, playEventRoutes } from "./features/plays/plays.routes";
+import { playlistRoutes, userPlaylistRoutes } from "./features/playlists/playlists.routes";
+import { likeRoutes } from "./features/likes/likes.routes";
+import { subscriptionRoutes } from "./features/subscriptions/subscriptions.routes";
+import { royaltyRoutes, topTrackRoutes, trackStatsRoutes } from "./features/plays/royalties.routes";
+import {
+  recommendationRoutes,
+  similarTrackRoutes,
+} from "./features/recommendations/recommendations.routes";
 
 /** The largest JSON body the api reads (a full batch of playback events is about 40 KiB). */
 export const JSON_BODY_MAX_BYTES = 256 * 1024;
@@ -72,23 +75,23 @@ export function createApp() {
 
   app.get("/healthz", (c) => c.json({ ok: true, service: "api" }));
 
+  // One router per resource path, made of the features that answer under it.
+  const resource = (...routers: ReturnType<typeof createRouter>[]) => {
+    const router = createRouter();
+    for (const r of routers) router.route("/", r);
+    return router;
+  };
   app.route("/v1/auth", authRoutes);
-  app.route("/v1/me", meRoutes);
-  app.route("/v1/me", exportRoutes);
-  app.route("/v1/me", historyRoutes);
-  app.route("/v1/me", likeRoutes);
-  app.route("/v1/users", userRoutes);
-  app.route("/v1/users", userPlaylistRoutes);
+  app.route("/v1/me", resource(meRoutes, exportRoutes, historyRoutes, likeRoutes));
+  app.route("/v1/users", resource(userRoutes, userPlaylistRoutes));
   app.route("/v1/playlists", playlistRoutes);
   app.route("/v1", subscriptionRoutes);
-  app.route("/v1/artists", artistRoutes);
-  app.route("/v1/artists", topTrackRoutes);
+  app.route("/v1/artists", resource(artistRoutes, topTrackRoutes));
   app.route("/v1/albums", albumRoutes);
-  app.route("/v1/tracks", trackRoutes);
-  app.route("/v1/tracks", playbackRoutes);
-  app.route("/v1/tracks", trackRightsRoutes);
-  app.route("/v1/tracks", trackStatsRoutes);
-  app.route("/v1/tracks", similarTrackRoutes);
+  app.route(
+    "/v1/tracks",
+    resource(trackRoutes, playbackRoutes, trackRightsRoutes, trackStatsRoutes, similarTrackRoutes),
+  );
   app.route("/v1/recommendations", recommendationRoutes);
   app.route("/v1/playback-events", playEventRoutes);
   app.route("/v1/royalties", royaltyRoutes);

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { readConfig } from "../src/lib/config";
-import { buildServices } from "../src/services";
+import { buildServices } from "../src/features";
 import { ABANDONED_UPLOAD_MS, QUEUED_STALE_MS } from "../src/scheduled/cleanup";
 import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
 import { register, runCron } from "./helpers";

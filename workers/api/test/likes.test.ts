@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LIKES_PER_USER_MAX } from "../src/services/likes";
+import { LIKES_PER_USER_MAX } from "../src/features/likes/likes";
 import { createAlbum, createArtist, createTrack } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PLAYLIST_ITEMS_MAX, PLAYLISTS_PER_USER_MAX } from "../src/services/playlists";
+import { PLAYLIST_ITEMS_MAX, PLAYLISTS_PER_USER_MAX } from "../src/features/playlists/playlists";
 import {
   addHolder,
   addRight,

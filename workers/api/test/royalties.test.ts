@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { holderShare } from "../src/services/royalties";
+import { holderShare } from "../src/features/plays/royalties";
 import { addHolder, addRight, createArtist, createTrack, makeReady } from "./catalog-fixtures";
 import {
   accountWithRole,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { createDb } from "../src/lib/db";
-import { GenreService } from "../src/services/genres";
-import { TrackService } from "../src/services/tracks";
+import { GenreService } from "../src/features/catalog/genres";
+import { TrackService } from "../src/features/catalog/tracks";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAlbum, createArtist, createTrack } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";

@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../src/lib/config";
 import { UPLOAD_CLEANUP_CRON } from "../src/scheduled";
-import { buildServices } from "../src/services";
+import { buildServices } from "../src/features";
 import { call, callJson, expectProblem, register, runCron, type Account } from "./helpers";
 
 type Created = { uploadId: string; putUrl: string; headers: Record<string, string> };

@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../src/lib/config";
-import { buildServices } from "../src/services";
+import { buildServices } from "../src/features";
 import { createArtist } from "./catalog-fixtures";
 import { accountWithRole, call, callJson, expectProblem, register, type Account } from "./helpers";
 

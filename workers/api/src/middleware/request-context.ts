@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { readConfig } from "../lib/config";
 import { log } from "../lib/log";
-import { buildServices } from "../services";
+import { buildServices } from "../features";
 
 /**
  * Gives each request an id (echoed as `X-Request-Id`), its services, and one structured

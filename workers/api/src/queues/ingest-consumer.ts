@@ -1,7 +1,7 @@
 import { IngestMessageSchema } from "@edge-music/core/ingest-contract";
 import { readConfig } from "../lib/config";
 import { log } from "../lib/log";
-import { buildServices } from "../services";
+import { buildServices } from "../features";
 
 /** Gives up on an upload the queue could not process (its dead-letter queue). */
 const DEAD_LETTER_REASON =

@@ -4,7 +4,7 @@ import { uploads } from "@edge-music/core/db/schema";
 import type { Config } from "../lib/config";
 import type { Db } from "../lib/db";
 import { log } from "../lib/log";
-import type { IngestService } from "../services/ingest";
+import type { IngestService } from "../features/uploads/ingest";
 
 /** Uploads never completed are removed this long after their URL expired. */
 export const ABANDONED_UPLOAD_MS = 24 * 3600 * 1000;

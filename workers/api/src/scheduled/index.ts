@@ -1,8 +1,8 @@
 import { readConfig } from "../lib/config";
 import { log } from "../lib/log";
-import { buildServices } from "../services";
+import { buildServices } from "../features";
 import { createDb } from "../lib/db";
-import { computeTrackNeighbours } from "../services/track-neighbours";
+import { computeTrackNeighbours } from "../features/recommendations/track-neighbours";
 import { cleanupUploads } from "./cleanup";
 
 /** The cron (wrangler.toml) that removes abandoned uploads and stuck jobs. */

@@ -1,0 +1,123 @@
+import {
+  TranscodeEventSchema,
+  type TranscodeEvent,
+  type TranscodeJobRequest,
+  type TranscodeResult,
+} from "@edge-music/core/transcode-contract";
+import { ASSET_OUTPUT_NAMES, assetContentType } from "@edge-music/core/renditions";
+import type { uploads } from "@edge-music/core/db/schema";
+import type { Config } from "../../lib/config";
+import { presign } from "../../lib/presign";
+
+/** Container instances jobs are spread over (max_instances in wrangler.toml). */
+const TRANSCODER_INSTANCES = 4;
+
+export type TranscodeFailure = { code: string; reason: string; retryable: boolean };
+export type TranscodeOutcome =
+  { ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure };
+type Progress = Extract<TranscodeEvent, { type: "progress" }>;
+
+const unavailable = (reason: string): TranscodeOutcome => ({
+  ok: false,
+  failure: { code: "TRANSCODER_UNAVAILABLE", reason, retryable: true },
+});
+
+/**
+ * Talks to the transcoder: hands it presigned URLs for the source and every output of an
+ * asset version, then follows its NDJSON answer (progress lines, then the result).
+ */
+export class TranscoderClient {
+  constructor(
+    private readonly config: Config,
+    private readonly env: Env,
+  ) {}
+
+  async run(
+    upload: typeof uploads.$inferSelect,
+    prefix: string,
+    urlTtlSeconds: number,
+    onProgress: (stage: Progress["stage"], percent: number) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<TranscodeOutcome> {
+    const storage = this.config.storage;
+    const outputs: Record<string, string> = {};
+    for (const name of ASSET_OUTPUT_NAMES) {
+      const contentType = assetContentType(name);
+      outputs[name] = await presign(storage, {
+        method: "PUT",
+        key: `${prefix}${name}`,
+        headers: { "content-type": contentType },
+        expiresSeconds: urlTtlSeconds,
+      });
+    }
+    const job: TranscodeJobRequest = {
+      version: 1,
+      jobId: upload.id,
+      source: {
+        url: await presign(storage, {
+          method: "GET",
+          key: upload.objectKey ?? "",
+          expiresSeconds: urlTtlSeconds,
+        }),
+        sizeBytes: upload.sizeBytes,
+      },
+      outputs,
+      limits: { maxDurationSeconds: this.config.ingest.maxDurationSeconds },
+    };
+    const res = await this.send(
+      new Request(`${this.base()}/jobs`, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${this.config.ingest.transcoderSecret}`,
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify(job),
+        ...(signal ? { signal } : {}),
+      }),
+      upload.id,
+    );
+    if (!res.ok || !res.body) return unavailable(`The transcoder answered ${res.status}.`);
+    let buffered = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (!line) continue;
+        const event = TranscodeEventSchema.parse(JSON.parse(line));
+        if (event.type === "done") return { ok: true, result: event.result };
+        if (event.type === "failed") {
+          return {
+            ok: false,
+            failure: { code: event.code, reason: event.reason, retryable: event.retryable },
+          };
+        }
+        await onProgress(event.stage, event.percent);
+        // Going away is what stops the transcoder's job: it kills its processes at once.
+        signal?.throwIfAborted();
+      }
+    }
+    return unavailable("The transcoder stopped before answering.");
+  }
+
+  private base(): string {
+    const url = this.config.ingest.transcoderUrl;
+    return url === "container" ? "http://transcoder" : url.replace(/\/+$/, "");
+  }
+
+  /**
+   * Production: one of a few container instances, chosen by the upload id so a retried job
+   * returns to the same one. Locally and in tests: the transcoder's URL.
+   */
+  private send(request: Request, uploadId: string): Promise<Response> {
+    if (this.config.ingest.transcoderUrl !== "container") return fetch(request);
+    if (!this.env.TRANSCODER) {
+      throw new Error('TRANSCODER_URL is "container" but no TRANSCODER binding exists');
+    }
+    const shard =
+      [...uploadId].reduce((sum, ch) => sum + ch.charCodeAt(0), 0) % TRANSCODER_INSTANCES;
+    return this.env.TRANSCODER.getByName(`transcoder-${shard}`).fetch(request);
+  }
+}
