@@ -71,6 +71,11 @@ function wrangler(args, { input, always = false, capture = false } = {}) {
   return run.stdout ?? "";
 }
 const listed = (args) => (DRY_RUN ? "" : wrangler(args, { capture: true }));
+/** Whether wrangler's listing names `name` as a whole name (not inside `name-old`). */
+const names = (listing, name) =>
+  new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^\\w-])`, "m").test(
+    listing,
+  );
 
 async function ask(name, question) {
   if (process.env[name]) return process.env[name];
@@ -118,7 +123,7 @@ async function main() {
   }
 
   say(`R2 bucket ${NAMES.bucket}, with CORS for browser uploads and lifecycle rules`);
-  if (!listed(["r2", "bucket", "list"]).includes(NAMES.bucket)) {
+  if (!names(listed(["r2", "bucket", "list"]), NAMES.bucket)) {
     wrangler(["r2", "bucket", "create", NAMES.bucket]);
   }
   // The web app's origin, as wrangler.toml states it for Checkout's return (or APP_ORIGIN).
@@ -148,7 +153,7 @@ async function main() {
     rmSync(scratch, { recursive: true, force: true });
   }
   const rules = listed(["r2", "bucket", "lifecycle", "list", NAMES.bucket]);
-  if (!rules.includes("uploads-abort-multipart")) {
+  if (!names(rules, "uploads-abort-multipart")) {
     wrangler([
       "r2",
       "bucket",
@@ -162,7 +167,7 @@ async function main() {
       "--force",
     ]);
   }
-  if (!rules.includes("uploads-infrequent-access")) {
+  if (!names(rules, "uploads-infrequent-access")) {
     wrangler([
       "r2",
       "bucket",
@@ -180,7 +185,7 @@ async function main() {
   say(`Queues ${NAMES.queues.join(", ")}`);
   const queues = listed(["queues", "list"]);
   for (const queue of NAMES.queues) {
-    if (!new RegExp(`\\b${queue}\\b`).test(queues)) wrangler(["queues", "create", queue]);
+    if (!names(queues, queue)) wrangler(["queues", "create", queue]);
   }
 
   say("Secrets (generated where we can, asked for where only you know them)");
