@@ -23,16 +23,6 @@ export const PLAYBACK_STATE_RETENTION_MS = PLAY_EVENT_MAX_AGE_MS + PLAY_DEDUP_WI
 export const PLAYED_TOLERANCE_MS = 1_000;
 /** Territory recorded when the listener's country is unknown (ISO 3166 user-assigned). */
 export const UNKNOWN_TERRITORY = "ZZ";
-/**
- * Playbacks of one account that may accumulate counted time at once (a person hears one thing
- * at a time; two devices). The default of `PLAY_CONCURRENT_STREAMS`.
- */
-export const PLAY_CONCURRENT_STREAMS_DEFAULT = 2;
-/**
- * Royalty-bearing streams of one track by one account per UTC day; more are counted as
- * `REPEAT_CAP` exclusions. The default of `PLAY_REPEAT_DAILY_CAP`.
- */
-export const PLAY_REPEAT_DAILY_CAP_DEFAULT = 10;
 
 /**
  * Why a counted stream bears no royalty: played by the account that owns the track or

@@ -1,9 +1,5 @@
 import { z } from "zod";
 import { KeyRingError, parseKeyRing } from "@edge-music/core/key-ring";
-import {
-  PLAY_CONCURRENT_STREAMS_DEFAULT,
-  PLAY_REPEAT_DAILY_CAP_DEFAULT,
-} from "@edge-music/core/play-events";
 import type { S3Target } from "./presign";
 
 /**
@@ -37,9 +33,8 @@ function keyRing(raw: { json: string; name: string; activeKid: string }, ctx: z.
  * Every setting the api reads, once: its name and checks as the worker sees it (strings from
  * `wrangler.toml` and secrets), and the shape the code uses. `Config` is inferred from it.
  * Values live in `wrangler.toml` only (a test checks each var there has a line here and the
- * production environment has the same names); the two optional Stripe secrets are absent in
- * development, and PLAY_CONCURRENT_STREAMS / PLAY_REPEAT_DAILY_CAP fall back to the values
- * the plays pipeline is specified with.
+ * production environment has the same names); no setting has a default in code. The two
+ * optional Stripe secrets are absent in development.
  */
 const ConfigSchema = z
   .object({
@@ -78,13 +73,10 @@ const ConfigSchema = z
     PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
     // How long a play counter gathers events before it writes them to D1.
     PLAYS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600),
-    PLAY_CONCURRENT_STREAMS: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(PLAY_CONCURRENT_STREAMS_DEFAULT),
-    PLAY_REPEAT_DAILY_CAP: z.coerce.number().int().min(1).default(PLAY_REPEAT_DAILY_CAP_DEFAULT),
+    // Playbacks of one account that may gather counted time at once (one person, two devices).
+    PLAY_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(20),
+    // Royalty-bearing streams of one track by one account per UTC day; more are REPEAT_CAP.
+    PLAY_REPEAT_DAILY_CAP: z.coerce.number().int().min(1),
     ROYALTY_RATE_PER_STREAM: z.coerce.number().min(0).max(1),
     ROYALTY_CURRENCY: z.string().regex(/^[A-Z]{3}$/),
     STRIPE_API_BASE: z.url(),
