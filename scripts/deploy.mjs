@@ -29,20 +29,20 @@ const GATE_CONFIG = path.join(ROOT, "workers/stream-gate/wrangler.toml");
 const ENV = ["--env", "production"];
 const PLACEHOLDER_DATABASE_ID = "00000000-0000-0000-0000-000000000000";
 
-const toml = readFileSync(API_CONFIG, "utf8");
-/** One string value of the production block (`key = "value"`), as wrangler.toml states it. */
-function productionValue(key) {
-  const production = toml.slice(toml.indexOf("[env.production]"));
-  const match = new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, "m").exec(production);
-  if (!match) throw new Error(`wrangler.toml's production block has no ${key}`);
-  return match[1];
+/** What the production block of wrangler.toml names, read by wrangler's own config reader. */
+async function productionNames() {
+  // Imported here, not at the top: wrangler is one of the packages the deploy installs first.
+  const { experimental_readRawConfig } = await import("wrangler");
+  const production = experimental_readRawConfig({ config: API_CONFIG }).rawConfig.env?.production;
+  if (!production) throw new Error("wrangler.toml has no [env.production]");
+  return {
+    database: production.d1_databases[0].database_name,
+    bucket: production.r2_buckets[0].bucket_name,
+    queues: [...new Set(production.queues.consumers.map((c) => c.queue))],
+    image: production.containers[0].image,
+    vars: production.vars,
+  };
 }
-const NAMES = {
-  database: productionValue("database_name"),
-  bucket: productionValue("bucket_name"),
-  queues: [...new Set([...toml.matchAll(/^queue = "([^"]+)"/gm)].map((m) => m[1]))],
-  image: productionValue("image"),
-};
 
 let step = 0;
 const say = (text) => console.log(`${String(++step).padStart(2)}. ${text}`);
@@ -92,6 +92,7 @@ const keyRing = (kid) => JSON.stringify({ [kid]: randomBytes(32).toString("base6
 async function main() {
   console.log(DRY_RUN ? "Deploy plan (dry run: nothing is changed)\n" : "Deploying\n");
   ensureDependencies();
+  const NAMES = await productionNames();
 
   say("Signed in to Cloudflare");
   if (!DRY_RUN) {
@@ -127,7 +128,7 @@ async function main() {
     wrangler(["r2", "bucket", "create", NAMES.bucket]);
   }
   // The web app's origin, as wrangler.toml states it for Checkout's return (or APP_ORIGIN).
-  const appOrigin = process.env["APP_ORIGIN"] ?? productionValue("APP_ORIGIN");
+  const appOrigin = process.env["APP_ORIGIN"] ?? NAMES.vars.APP_ORIGIN;
   const scratch = mkdtempSync(path.join(tmpdir(), "deploy-"));
   try {
     const cors = path.join(scratch, "cors.json");
@@ -194,12 +195,12 @@ async function main() {
   const has = (list, name) => list.includes(`"${name}"`);
   const put = (name, value, config = API_CONFIG, env = ENV) =>
     wrangler(["secret", "put", name, "-c", config, ...env], { input: `${value}\n` });
-  if (!has(apiSecrets, "JWT_KEYS")) put("JWT_KEYS", keyRing(productionValue("JWT_ACTIVE_KID")));
+  if (!has(apiSecrets, "JWT_KEYS")) put("JWT_KEYS", keyRing(NAMES.vars.JWT_ACTIVE_KID));
   if (!has(apiSecrets, "TRANSCODER_SECRET"))
     put("TRANSCODER_SECRET", randomBytes(32).toString("base64url"));
   if (!has(apiSecrets, "PLAYBACK_KEYS") || !has(gateSecrets, "PLAYBACK_KEYS")) {
     // The api signs playback tokens and the gate checks them: one ring, set on both.
-    const ring = keyRing(productionValue("PLAYBACK_ACTIVE_KID"));
+    const ring = keyRing(NAMES.vars.PLAYBACK_ACTIVE_KID);
     put("PLAYBACK_KEYS", ring);
     put("PLAYBACK_KEYS", ring, GATE_CONFIG, []);
   }

@@ -8,6 +8,7 @@ import { getPlatformProxy } from "wrangler";
 import { ROOT } from "../../scripts/lib/setup.mjs";
 import { registerAccount } from "./client";
 import { startStack, type Stack } from "./stack";
+import type { CreatedUpload, PlaybackGrant, Upload } from "@edge-music/core/api-contract";
 
 type Json = Record<string, unknown>;
 let stack: Stack;
@@ -36,7 +37,7 @@ async function api<T = Json>(
 /** The uploader's whole path: ask, PUT straight to storage, complete, wait for an end state. */
 async function upload(file: string, contentType: string, extra: Json = {}) {
   const bytes = await readFile(file);
-  const created = await api<{ uploadId: string; putUrl: string; headers: Record<string, string> }>(
+  const created = await api<CreatedUpload>(
     "POST",
     "/v1/uploads",
     { filename: path.basename(file), contentType, size: bytes.length, ...extra },
@@ -48,16 +49,9 @@ async function upload(file: string, contentType: string, extra: Json = {}) {
   const deadline = Date.now() + 90_000;
   const stages = new Set<string>();
   for (;;) {
-    const state = await api<{
-      state: string;
-      progress: { stage: string | null; percent: number };
-      trackId: string | null;
-      failure: { code: string; reason: string } | null;
-      duplicateOf: string | null;
-    }>("GET", `/v1/uploads/${created.uploadId}`);
+    const state = await api<Upload>("GET", `/v1/uploads/${created.uploadId}`);
     if (state.progress.stage) stages.add(state.progress.stage);
-    if (state.state === "ready" || state.state === "failed")
-      return { id: created.uploadId, ...state, stages };
+    if (state.state === "ready" || state.state === "failed") return { ...state, stages };
     if (Date.now() > deadline) throw new Error(`upload stuck in ${state.state}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -101,7 +95,7 @@ describe("ingest, end to end", () => {
     makeMusic(file, 14);
     const uploaded = await upload(file, "audio/flac", { title: "Through the gate" });
     expect(uploaded.state).toBe("ready");
-    const grant = await api<{ hls: string; token: string; renditions: { id: string }[] }>(
+    const grant = await api<PlaybackGrant>(
       "POST",
       `/v1/tracks/${uploaded.trackId}/playback`,
       {},
@@ -208,11 +202,7 @@ describe("ingest, end to end", () => {
     const file = path.join(dir, "cancelled.flac");
     makeMusic(file, 240, { tags: { title: "Cancelled Midway" } });
     const bytes = await readFile(file);
-    const created = await api<{
-      uploadId: string;
-      putUrl: string;
-      headers: Record<string, string>;
-    }>(
+    const created = await api<CreatedUpload>(
       "POST",
       "/v1/uploads",
       { filename: "cancelled.flac", contentType: "audio/flac", size: bytes.length },
