@@ -160,6 +160,7 @@ export async function runJob(
         (stage, percent) => emit({ type: "progress", stage, percent }),
         undefined,
         stop(),
+        job.protection ? { keyId: job.protection.keyId, key: job.protection.key } : null,
       );
       return { source: probed.source, outcome };
     });
@@ -247,6 +248,7 @@ export async function runJob(
         loudness: result.loudness,
         waveform: result.waveform,
         fingerprint: result.fingerprint,
+        ...(result.protection ? { protection: result.protection } : {}),
         tags: source.tags,
         files: result.files.map((f) => f.name),
       },

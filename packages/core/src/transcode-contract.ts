@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HexKeySchema } from "./content-protection.js";
 
 /**
  * The transcoder's HTTP contract (`POST /jobs`), shared by the api's queue consumer and the
@@ -15,6 +16,14 @@ export const TranscodeJobRequestSchema = z.object({
   /** Presigned PUT per asset-relative output name (`aac_128/media.mp4`, `master.m3u8`, ...). */
   outputs: z.record(z.string().min(1), z.url()),
   limits: z.object({ maxDurationSeconds: z.number().positive() }),
+  /**
+   * Present when the deployment encrypts: every rendition becomes cbcs CMAF under this one
+   * key (clear key and key id, 32 hex digits each). The transcoder keeps it in memory and in
+   * a 0600 flag file of the job's scratch folder only, both gone when the job ends.
+   */
+  protection: z
+    .object({ scheme: z.literal("cbcs"), keyId: HexKeySchema, key: HexKeySchema })
+    .optional(),
 });
 export type TranscodeJobRequest = z.infer<typeof TranscodeJobRequestSchema>;
 
@@ -70,6 +79,8 @@ export const TranscodeResultSchema = z.object({
     length: z.number().int().nonnegative(),
   }),
   fingerprint: z.string().min(1),
+  /** How the renditions were encrypted (the key id only); absent when they are clear. */
+  protection: z.object({ scheme: z.literal("cbcs"), keyId: HexKeySchema }).optional(),
   tags: Tags,
   /** Asset-relative names actually uploaded (cover.jpg only when the source had one). */
   files: z.array(z.string()),

@@ -1,3 +1,9 @@
+import {
+  CLEARKEY_KEY_SYSTEM,
+  CLEARKEY_SYSTEM_ID,
+  hexToBytes,
+  keyIdToUuid,
+} from "@edge-music/core/content-protection";
 import type { Rendition } from "@edge-music/core/renditions";
 import type { Fmp4Layout } from "./fmp4.js";
 
@@ -19,8 +25,25 @@ export function measuredBandwidth(layout: Fmp4Layout): { peak: number; average: 
 
 const range = (length: number, offset: number) => `${length}@${offset}`;
 
+/** How an asset's media is encrypted, as manifests state it (never the key). */
+export type ManifestProtection = { scheme: "cbcs"; keyId: string } | null;
+
+/**
+ * HLS key signalling for cbcs media: SAMPLE-AES with the key id and the ClearKey key format.
+ * The URI carries the key id too (players that build EME requests from it read it there); the
+ * key itself comes from the license endpoint, never from the playlist.
+ */
+export function hlsKeyTag(keyId: string): string {
+  const kidBase64 = Buffer.from(hexToBytes(keyId)).toString("base64");
+  return `#EXT-X-KEY:METHOD=SAMPLE-AES,URI="data:text/plain;base64,${kidBase64}",KEYID=0x${keyId},KEYFORMAT="${CLEARKEY_KEY_SYSTEM}",KEYFORMATVERSIONS="1"`;
+}
+
 /** An HLS v7 media playlist addressing one fMP4 file by byte ranges. */
-export function mediaPlaylist(layout: Fmp4Layout, mediaFile: string): string {
+export function mediaPlaylist(
+  layout: Fmp4Layout,
+  mediaFile: string,
+  protection: ManifestProtection = null,
+): string {
   const target = Math.max(1, ...layout.fragments.map((f) => Math.ceil(f.durationSeconds)));
   const lines = [
     "#EXTM3U",
@@ -29,6 +52,7 @@ export function mediaPlaylist(layout: Fmp4Layout, mediaFile: string): string {
     "#EXT-X-MEDIA-SEQUENCE:0",
     "#EXT-X-PLAYLIST-TYPE:VOD",
     "#EXT-X-INDEPENDENT-SEGMENTS",
+    ...(protection ? [hlsKeyTag(protection.keyId)] : []),
     `#EXT-X-MAP:URI="${mediaFile}",BYTERANGE="${range(layout.init.length, layout.init.offset)}"`,
   ];
   for (const f of layout.fragments) {
@@ -66,7 +90,20 @@ const xmlDuration = (seconds: number) => `PT${seconds.toFixed(3)}S`;
  * A static DASH MPD over the same files: AAC renditions in one switchable adaptation set,
  * FLAC in its own. Segment byte ranges are the HLS playlists' ranges, by construction.
  */
-export function dashManifest(outputs: RenditionOutput[], durationSeconds: number): string {
+export function dashManifest(
+  outputs: RenditionOutput[],
+  durationSeconds: number,
+  protection: ManifestProtection = null,
+): string {
+  // The scheme with the default key id, then one element per DRM system that may license it
+  // (ClearKey here; Widevine and PlayReady add theirs). No Common-PSSH element: dash.js 5.2
+  // fails on it.
+  const contentProtection = protection
+    ? [
+        `      <ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="${protection.scheme}" cenc:default_KID="${keyIdToUuid(protection.keyId)}"/>`,
+        `      <ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_SYSTEM_ID}" value="ClearKey1.0"/>`,
+      ]
+    : [];
   const sets = new Map<string, RenditionOutput[]>();
   for (const output of [...outputs].sort((a, b) => a.rendition.rank - b.rendition.rank)) {
     const list = sets.get(output.rendition.codec) ?? [];
@@ -101,13 +138,14 @@ export function dashManifest(outputs: RenditionOutput[], durationSeconds: number
     });
     return [
       `    <AdaptationSet id="${index}" contentType="audio" mimeType="audio/mp4" segmentAlignment="true" lang="und">`,
+      ...contentProtection,
       ...representations,
       "    </AdaptationSet>",
     ].join("\n");
   });
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="${xmlDuration(durationSeconds)}" minBufferTime="PT2S">`,
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"${protection ? ' xmlns:cenc="urn:mpeg:cenc:2013"' : ""} profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="${xmlDuration(durationSeconds)}" minBufferTime="PT2S">`,
     `  <Period id="0" start="PT0S">`,
     ...adaptationSets,
     "  </Period>",

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import {
   ASSET_FILES,
+  FRAGMENT_SECONDS,
   RENDITIONS,
   assetContentType,
   type Rendition,
@@ -28,6 +29,7 @@ import {
 import { classifyFailure, type JobFailure } from "./failures.js";
 import type { ProbedSource } from "./probe.js";
 import { WaveformMeter } from "./waveform.js";
+import { encryptInPlace, type ContentKey } from "./packager.js";
 
 export type RenditionSummary = {
   id: Rendition["id"];
@@ -44,6 +46,8 @@ export type TranscodeResult = {
   loudness: Loudness;
   waveform: { samplesPerPixel: number; sampleRate: number; length: number };
   fingerprint: string;
+  /** How the renditions were encrypted (key id only), or null when they are clear. */
+  protection: { scheme: "cbcs"; keyId: string } | null;
   /** Files written under the output folder, by asset-relative name. */
   files: { name: string; contentType: string }[];
 };
@@ -65,6 +69,7 @@ export async function transcode(
   onProgress: Progress = () => undefined,
   workers = availableParallelism(),
   signal?: AbortSignal,
+  contentKey: ContentKey | null = null,
 ): Promise<{ ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure }> {
   const pcm: PcmFormat = {
     sampleRate: source.sampleRate,
@@ -131,7 +136,7 @@ export async function transcode(
     return { ok: false, failure: { ...classifyFailure(firstFailure), detail: firstFailure } };
   }
 
-  onProgress("packaging", 99);
+  onProgress("packaging", 98);
   // results[0] is the decoder; the encoder groups follow in order.
   const analysisResult = results[analysisIndex + 1] as ProcessResult;
   const loudness = parseEbur128Summary(analysisResult.ok ? analysisResult.stderrTail : "");
@@ -147,6 +152,30 @@ export async function transcode(
       },
     };
   }
+  // Encryption re-packages the encoders' files (no decoding): analysis above used the clear PCM.
+  if (contentKey) {
+    const encrypted = await encryptInPlace(
+      RENDITIONS.map((r) => path.join(outDir, ASSET_FILES.media(r.id))),
+      contentKey,
+      outDir,
+      FRAGMENT_SECONDS,
+      signal,
+    );
+    if (!encrypted.ok) {
+      return {
+        ok: false,
+        failure: {
+          type: "failed",
+          code: "TRANSCODE_FAILED",
+          reason: "Encrypting the renditions failed; the upload will be tried again.",
+          retryable: true,
+          detail: encrypted,
+        },
+      };
+    }
+  }
+  onProgress("packaging", 99);
+  const protection = contentKey ? { scheme: "cbcs" as const, keyId: contentKey.keyId } : null;
   const outputs: RenditionOutput[] = [];
   const files: TranscodeResult["files"] = [];
   const add = (name: string) =>
@@ -159,7 +188,7 @@ export async function transcode(
     outputs.push({ rendition, layout, sampleRate: pcm.sampleRate });
     await writeFile(
       path.join(outDir, ASSET_FILES.mediaPlaylist(rendition.id)),
-      mediaPlaylist(layout, "media.mp4"),
+      mediaPlaylist(layout, "media.mp4", protection),
     );
     add(ASSET_FILES.media(rendition.id));
     add(ASSET_FILES.mediaPlaylist(rendition.id));
@@ -169,7 +198,7 @@ export async function transcode(
     outputs.find((o) => o.rendition.codec === "flac")?.layout.durationSeconds ??
     Math.max(...outputs.map((o) => o.layout.durationSeconds));
   await writeFile(path.join(outDir, ASSET_FILES.master), masterPlaylist(outputs));
-  await writeFile(path.join(outDir, ASSET_FILES.mpd), dashManifest(outputs, durationSeconds));
+  await writeFile(path.join(outDir, ASSET_FILES.mpd), dashManifest(outputs, durationSeconds, protection));
   const peaks = meter.finish();
   await writeFile(path.join(outDir, ASSET_FILES.waveform), JSON.stringify(peaks));
   add(ASSET_FILES.master);
@@ -207,6 +236,7 @@ export async function transcode(
         length: peaks.length,
       },
       fingerprint,
+      protection,
       files,
     },
   };

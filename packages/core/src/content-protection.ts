@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/**
+ * Content protection shared by the transcoder (packaging and manifests), the api (keys and the
+ * license endpoint) and the web player (ClearKey requests). One scheme: CENC `cbcs`, the one
+ * FairPlay, Widevine, PlayReady and browsers' ClearKey all accept.
+ */
+export const CONTENT_PROTECTION_MODES = ["cbcs", "off"] as const;
+export type ContentProtectionMode = (typeof CONTENT_PROTECTION_MODES)[number];
+
+/** A 128-bit key or key id as 32 lower-case hex digits: how packagers and manifests write them. */
+export const HexKeySchema = z.string().regex(/^[0-9a-f]{32}$/);
+
+/** W3C ClearKey's DRM system id, as DASH names it (`urn:uuid:...`). */
+export const CLEARKEY_SYSTEM_ID = "e2719d58-a985-b3c9-781a-b030af78d30e";
+/** The key system name EME and HLS `KEYFORMAT` use. */
+export const CLEARKEY_KEY_SYSTEM = "org.w3.clearkey";
+
+/** Lower-case hex to bytes (the input is checked by the caller's schema). */
+export function hexToBytes(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+export function bytesToHex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function bytesToBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** base64url (unpadded, as JSON Web Keys write it) to bytes; null when it is not base64url. */
+export function base64UrlToBytes(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+  const normal = text.replaceAll("-", "+").replaceAll("_", "/");
+  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+/** A key id as ClearKey messages carry it (base64url of the 16 bytes). */
+export const keyIdToBase64Url = (hex: string) => bytesToBase64Url(hexToBytes(hex));
+
+/** A key id as DASH's `cenc:default_KID` writes it: a UUID. */
+export function keyIdToUuid(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** W3C ClearKey license request (EME `keyids` init data plus the session type). */
+export const ClearKeyRequestSchema = z.object({
+  kids: z.array(z.string().regex(/^[A-Za-z0-9_-]{22}$/)).min(1).max(8),
+  type: z.enum(["temporary", "persistent-license"]).optional(),
+});
+export type ClearKeyRequest = z.infer<typeof ClearKeyRequestSchema>;
+
+/** W3C ClearKey license: a JSON Web Key set of symmetric keys. */
+export type ClearKeyLicense = {
+  keys: { kty: "oct"; kid: string; k: string }[];
+  type: "temporary";
+};
