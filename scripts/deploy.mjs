@@ -204,6 +204,10 @@ async function main() {
     put("PLAYBACK_KEYS", ring);
     put("PLAYBACK_KEYS", ring, GATE_CONFIG, []);
   }
+  // Wraps every content key: generated once and never replaced here (rotation adds a key to
+  // the ring and moves CONTENT_KEK_ACTIVE_KID; see the README).
+  if (!has(apiSecrets, "CONTENT_KEKS"))
+    put("CONTENT_KEKS", keyRing(NAMES.vars.CONTENT_KEK_ACTIVE_KID));
   for (const [name, question] of [
     ["R2_ACCESS_KEY_ID", "an R2 API token's access key id (read and write on the bucket)"],
     ["R2_SECRET_ACCESS_KEY", "that token's secret access key"],

@@ -3,7 +3,7 @@
 // before `npm ci` has.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -100,12 +100,20 @@ export function ensureFfmpeg({ required }) {
 export function ensureDevVars() {
   const file = path.join(ROOT, ".dev.vars");
   const gateFile = path.join(ROOT, "workers/stream-gate/.dev.vars");
+  // Content keys are wrapped with this: generated once, then kept (losing it loses every key).
+  const contentKeks = `CONTENT_KEKS=${JSON.stringify({ kek1: randomBytes(32).toString("base64url") })}`;
   if (
     existsSync(file) &&
     readFileSync(file, "utf8").includes("PLAYBACK_KEYS=") &&
     existsSync(gateFile)
-  )
+  ) {
+    // A checkout from before content protection: add the one missing secret, keep the rest.
+    if (!readFileSync(file, "utf8").includes("CONTENT_KEKS=")) {
+      appendFileSync(file, `${contentKeks}\n`);
+      say("added CONTENT_KEKS to .dev.vars");
+    }
     return;
+  }
   // Playback tokens: minted by the api, checked by the gate, so both get the same keys.
   const playbackKeys = `PLAYBACK_KEYS=${JSON.stringify({ p1: randomBytes(32).toString("base64url") })}`;
   writeFileSync(gateFile, ["# Written by npm start. Not committed.", playbackKeys, ""].join("\n"), {
@@ -124,6 +132,7 @@ export function ensureDevVars() {
       `R2_SECRET_ACCESS_KEY=${randomBytes(24).toString("base64url")}`,
       `TRANSCODER_SECRET=${randomBytes(24).toString("base64url")}`,
       playbackKeys,
+      contentKeks,
       "",
     ].join("\n"),
     { mode: 0o600 },

@@ -113,6 +113,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ["TRANSCODER_URL", transcoderUrl],
     ["TRANSCODER_SECRET", secret],
     ["GATE_ORIGIN", gate],
+    ["CONTENT_KEKS", `{"kek1":"${randomBytes(32).toString("base64url")}"}`],
   ]);
   for (const [name, value] of Object.entries(options.vars ?? {})) vars.set(name, value);
   writeFileSync(

@@ -38,6 +38,10 @@ export default defineConfig(async () => ({
           GATE_ORIGIN: "https://gate.test",
           PLAYBACK_KEYS: JSON.stringify({ p1: randomBytes(32).toString("base64url") }),
           PLAYBACK_ACTIVE_KID: "p1",
+          CONTENT_KEKS: JSON.stringify({
+            kek1: randomBytes(32).toString("base64url"),
+            kek0: randomBytes(32).toString("base64url"),
+          }),
           // Stripe cannot be reached offline: a local server answers and records what we send.
           STRIPE_API_BASE: await startStripeRecorder(),
           STRIPE_SECRET_KEY: "sk_test_recorded",

@@ -27,11 +27,17 @@ export const API_ERRORS = {
   PLAN_REQUIRED: { status: 402, sentence: "This needs a Premium subscription." },
   FORBIDDEN: { status: 403, sentence: "You may not do this." },
   WRONG_PASSWORD: { status: 403, sentence: "The password is wrong." },
+  GRANT_INVALID: {
+    status: 403,
+    sentence: "The playback grant is missing or not valid: ask for a new one.",
+  },
+  GRANT_EXPIRED: { status: 403, sentence: "The playback grant has expired: ask for a new one." },
   NOT_ARTIST_OWNER: { status: 403, sentence: "Only the artist's managers may do this." },
   NOT_PLAYLIST_OWNER: { status: 403, sentence: "Only the playlist's owner may do this." },
   // 404: not there, or not yours to see.
   NOT_FOUND: { status: 404, sentence: "It was not found." },
   ROUTE_NOT_FOUND: { status: 404, sentence: "There is no such route." },
+  KEY_NOT_FOUND: { status: 404, sentence: "No key with that id belongs to this playback." },
   // 409: the state does not allow it now.
   EMAIL_TAKEN: { status: 409, sentence: "An account with this email exists." },
   ISRC_TAKEN: { status: 409, sentence: "Another track has this ISRC." },
@@ -71,6 +77,10 @@ export const API_ERRORS = {
   },
   // 5xx: ours, or a provider's.
   INTERNAL: { status: 500, sentence: "Something went wrong on our side." },
+  CONTENT_KEY_UNREADABLE: {
+    status: 500,
+    sentence: "The track's key could not be read on our side.",
+  },
   PAYMENT_PROVIDER_ERROR: { status: 502, sentence: "The payment provider did not answer well." },
   BILLING_NOT_CONFIGURED: { status: 503, sentence: "Payments are not set up on this server." },
   REVOCATION_NOT_STORED: {

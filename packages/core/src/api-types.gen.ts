@@ -899,6 +899,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/licenses/clearkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * W3C ClearKey license: the key of a playback grant's asset, for its listener
+         * @description The EME `keyids` message of a ClearKey session. Send the playback grant's token in `X-Playback-Token` and the listener's access token as usual. Answers a JSON Web Key set, never cached; each license is recorded.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "x-playback-token"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ClearKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClearKeyLicense"];
+                    };
+                };
+                /** @description Invalid input (`VALIDATION_FAILED`, `INVALID_CURSOR`, `MALFORMED_JSON`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, invalid or expired credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to the caller */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see `Retry-After` */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not available in the caller's territory (`NOT_AVAILABLE_IN_TERRITORY`) */
+                451: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -4095,6 +4203,21 @@ export interface components {
             name?: string;
             /** @description Admins only: the artist account that will manage this artist. */
             ownerId?: string;
+        };
+        ClearKeyLicense: {
+            keys: {
+                k: string;
+                kid: string;
+                /** @enum {string} */
+                kty: "oct";
+            }[];
+            /** @enum {string} */
+            type: "temporary";
+        };
+        ClearKeyRequest: {
+            kids: string[];
+            /** @enum {string} */
+            type?: "temporary" | "persistent-license";
         };
         CreatedUpload: {
             expiresAt: string;

@@ -49,13 +49,6 @@ export function keyIdToUuid(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** W3C ClearKey license request (EME `keyids` init data plus the session type). */
-export const ClearKeyRequestSchema = z.object({
-  kids: z.array(z.string().regex(/^[A-Za-z0-9_-]{22}$/)).min(1).max(8),
-  type: z.enum(["temporary", "persistent-license"]).optional(),
-});
-export type ClearKeyRequest = z.infer<typeof ClearKeyRequestSchema>;
-
 /** W3C ClearKey license: a JSON Web Key set of symmetric keys. */
 export type ClearKeyLicense = {
   keys: { kty: "oct"; kid: string; k: string }[];

@@ -8,6 +8,8 @@ declare namespace Cloudflare {
     R2_SECRET_ACCESS_KEY: string;
     /** Playback token keys by key id (JSON); the stream-gate holds the same. */
     PLAYBACK_KEYS: string;
+    /** Key-encryption keys by key id (JSON) that wrap content keys; a wrangler secret. */
+    CONTENT_KEKS: string;
     /** Shared secret the transcoder requires. */
     TRANSCODER_SECRET: string;
     /** Stripe's secret API key and the webhook endpoint's signing secret; optional. */

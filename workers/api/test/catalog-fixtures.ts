@@ -1,4 +1,6 @@
 import { env } from "cloudflare:test";
+import { parseKeyRing } from "@edge-music/core/key-ring";
+import { newContentKey, wrapContentKey } from "../src/features/playback/content-keys";
 import { callJson, type Account, type Json } from "./helpers";
 
 /** Creates an artist owned by `owner` (an artist account, or an admin for admin-managed ones). */
@@ -79,4 +81,21 @@ export async function playableTrack(owner: Account, artistId: string, title: str
   await makeReady(id);
   await openWorldwide(id);
   return id;
+}
+
+/**
+ * Gives a ready track's asset version a content key, stored wrapped as ingest stores it.
+ * Returns the clear key (hex), for tests to compare licenses with.
+ */
+export async function protect(trackId: string, kekId = "kek1") {
+  const key = newContentKey();
+  const wrapped = await wrapContentKey(key, parseKeyRing(env.CONTENT_KEKS, "CONTENT_KEKS"), kekId);
+  const av = `av_${trackId}`;
+  await env.DB.batch([
+    env.DB.prepare("UPDATE asset_versions SET key_id = ? WHERE id = ?").bind(key.keyId, av),
+    env.DB.prepare(
+      "INSERT INTO content_keys (key_id, asset_version_id, kek_id, wrapped_key) VALUES (?, ?, ?, ?)",
+    ).bind(wrapped.keyId, av, wrapped.kekId, wrapped.wrappedKey),
+  ]);
+  return key;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createArtist, createTrack, makeReady, openWorldwide } from "./catalog-fixtures";
+import { keyIdToBase64Url } from "@edge-music/core/content-protection";
+import { createArtist, createTrack, makeReady, openWorldwide, protect } from "./catalog-fixtures";
 import { accountWithRole, call, expectProblem, freshIp } from "./helpers";
 
 /**
@@ -47,6 +48,30 @@ describe("limits at the door", () => {
       body: {},
     });
     expect(res.status).toBe(200);
+  });
+
+  it("an account asking for licenses in a loop is refused with 429", async () => {
+    const artist = await accountWithRole("artist");
+    const trackId = (await createTrack(artist, (await createArtist(artist, "Keys")).id)).id;
+    await makeReady(trackId);
+    await openWorldwide(trackId);
+    const { keyId } = await protect(trackId);
+    const greedy = await accountWithRole("listener");
+    const res = await call("POST", `/v1/tracks/${trackId}/playback`, {
+      token: greedy.accessToken,
+      body: {},
+    });
+    const { token } = (await res.json()) as { token: string };
+    const refused = await until429(
+      () =>
+        call("POST", "/v1/licenses/clearkey", {
+          token: greedy.accessToken,
+          body: { kids: [keyIdToBase64Url(keyId)] },
+          headers: { "X-Playback-Token": token },
+        }),
+      400,
+    );
+    expectLimited(refused, 120);
   });
 
   it("an account posting event batches in a loop is refused with 429", async () => {

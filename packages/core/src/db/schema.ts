@@ -235,11 +235,50 @@ export const assetVersions = sqliteTable(
     renditions: text("renditions", { mode: "json" }).notNull(),
     files: text("files", { mode: "json" }).notNull(),
     waveformSamplesPerPixel: integer("waveform_samples_per_pixel").notNull(),
+    /** The content key id (32 hex digits) when the renditions are cbcs-encrypted; null: clear. */
+    keyId: text("key_id"),
     createdAt: integer("created_at").notNull().default(nowMs),
   },
   (t) => [
     index("asset_versions_track_idx").on(t.trackId),
     uniqueIndex("asset_versions_upload_idx").on(t.uploadId),
+  ],
+);
+
+/**
+ * Content keys, only ever wrapped: AES-256-GCM under the key-encryption key `kekId` of the
+ * `CONTENT_KEKS` ring, with the key id as associated data (a wrapped key moved to another key
+ * id does not open). One per encrypted asset version.
+ */
+export const contentKeys = sqliteTable("content_keys", {
+  keyId: text("key_id").primaryKey(),
+  assetVersionId: text("asset_version_id")
+    .notNull()
+    .unique()
+    .references(() => assetVersions.id, { onDelete: "cascade" }),
+  kekId: text("kek_id").notNull(),
+  /** base64url of the 12-byte IV followed by the ciphertext and tag. */
+  wrappedKey: text("wrapped_key").notNull(),
+  createdAt: integer("created_at").notNull().default(nowMs),
+});
+
+/** The licenses the license endpoint handed out: who, which asset, when. Nothing secret. */
+export const licenseAudit = sqliteTable(
+  "license_audit",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    trackId: text("track_id").notNull(),
+    assetVersionId: text("asset_version_id").notNull(),
+    keyId: text("key_id").notNull(),
+    territory: text("territory").notNull(),
+    createdAt: integer("created_at").notNull().default(nowMs),
+  },
+  (t) => [
+    index("license_audit_user_idx").on(t.userId, t.createdAt),
+    index("license_audit_asset_idx").on(t.assetVersionId, t.createdAt),
   ],
 );
 

@@ -6,6 +6,7 @@ import { AuthService } from "./accounts/auth";
 import { GenreService } from "./catalog/genres";
 import { IngestService } from "./uploads/ingest";
 import { PlaybackService } from "./playback/playback";
+import { LicenseService } from "./playback/licenses";
 import { ListenerStreamLimits } from "./playback/listener-streams";
 import { PlayCounters } from "./plays/play-counters";
 import { PlaysService } from "./plays/plays";
@@ -33,6 +34,7 @@ export function buildServices(env: Env, config: Config) {
   const streams = new ListenerStreamLimits(env.LISTENER_STREAMS);
   const sweeps = new StorageSweeps(db, env.MEDIA);
   const subscriptions = new SubscriptionService(db, config);
+  const playback = new PlaybackService(db, config);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),
@@ -43,7 +45,8 @@ export function buildServices(env: Env, config: Config) {
     uploads: new UploadService(db, config, env, sweeps),
     ingest: new IngestService(db, config, env, genres, sweeps),
     sweeps,
-    playback: new PlaybackService(db, config),
+    playback,
+    licenses: new LicenseService(db, config, playback),
     rights,
     playlists: new PlaylistService(db, env.DB),
     likes: new LikeService(db),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CONTENT_PROTECTION_MODES } from "@edge-music/core/content-protection";
 import { KeyRingError, parseKeyRing } from "@edge-music/core/key-ring";
 import type { S3Target } from "./presign";
 
@@ -69,6 +70,11 @@ const ConfigSchema = z
     GATE_ORIGIN: z.url(),
     PLAYBACK_KEYS: z.string().min(2),
     PLAYBACK_ACTIVE_KID: z.string().min(1),
+    // "cbcs": new renditions are encrypted and keys come from the license endpoint; "off": clear.
+    CONTENT_PROTECTION: z.enum(CONTENT_PROTECTION_MODES),
+    // Key-encryption keys that wrap content keys (a ring, so they rotate); the active one wraps.
+    CONTENT_KEKS: z.string().min(2),
+    CONTENT_KEK_ACTIVE_KID: z.string().min(1),
     PLAY_COUNTER_SHARDS: z.coerce.number().int().min(1).max(64),
     PLAY_COUNTER_HOT_STREAMS: z.coerce.number().int().min(0),
     // How long a play counter gathers events before it writes them to D1.
@@ -122,6 +128,14 @@ const ConfigSchema = z
       ),
       activeKid: raw.PLAYBACK_ACTIVE_KID,
     },
+    protection: {
+      mode: raw.CONTENT_PROTECTION,
+      keks: keyRing(
+        { json: raw.CONTENT_KEKS, name: "CONTENT_KEKS", activeKid: raw.CONTENT_KEK_ACTIVE_KID },
+        ctx,
+      ),
+      activeKekId: raw.CONTENT_KEK_ACTIVE_KID,
+    },
     plays: {
       counterShards: raw.PLAY_COUNTER_SHARDS,
       hotTrackStreams: raw.PLAY_COUNTER_HOT_STREAMS,
@@ -157,6 +171,7 @@ export const SECRET_NAMES: readonly string[] = [
   "R2_SECRET_ACCESS_KEY",
   "TRANSCODER_SECRET",
   "PLAYBACK_KEYS",
+  "CONTENT_KEKS",
   "STRIPE_SECRET_KEY",
   "STRIPE_WEBHOOK_SECRET",
 ];

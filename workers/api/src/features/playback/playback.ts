@@ -39,17 +39,7 @@ export class PlaybackService {
     format: "hls" | "dash" | "progressive",
     territory: string | null,
   ) {
-    const { track, asset, until } = await this.playable(viewer, trackId, "stream", territory);
-    // Public catalog tracks need a current stream right where the listener is; personal
-    // (private, unlisted) uploads are their owner's to play.
-    const rightUntil = track.visibility === "public" ? until : Infinity;
-    if (rightUntil === null) {
-      throw new DomainError(
-        "NOT_AVAILABLE_IN_TERRITORY",
-        `This track is not available in ${territory ?? "your territory"}.`,
-        { extras: { territory } },
-      );
-    }
+    const { track, asset, rightUntil } = await this.streamable(viewer, trackId, territory);
     const maxRank = planMaxRank(viewer.plan);
     const allowed = (asset.renditions as RenditionInfo[]).filter(
       (r) => (renditionById(r.id)?.rank ?? Infinity) <= maxRank,
@@ -112,6 +102,25 @@ export class PlaybackService {
       waveform: base + ASSET_FILES.waveform,
       durationMs: asset.durationMs,
     };
+  }
+
+  /**
+   * The track and its current asset if `viewer` may stream it from `territory` now, with
+   * until when (epoch ms; Infinity: no end). Throws what the grant would refuse with.
+   */
+  async streamable(viewer: Viewer, trackId: string, territory: string | null) {
+    const { track, asset, until } = await this.playable(viewer, trackId, "stream", territory);
+    // Public catalog tracks need a current stream right where the listener is; personal
+    // (private, unlisted) uploads are their owner's to play.
+    const rightUntil = track.visibility === "public" ? until : Infinity;
+    if (rightUntil === null) {
+      throw new DomainError(
+        "NOT_AVAILABLE_IN_TERRITORY",
+        `This track is not available in ${territory ?? "your territory"}.`,
+        { extras: { territory } },
+      );
+    }
+    return { track, asset, rightUntil };
   }
 
   /**

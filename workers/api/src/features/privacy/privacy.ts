@@ -12,6 +12,7 @@ import { ARTIST_PERSONAL_DATA } from "../catalog/artists";
 import { AUTH_PERSONAL_DATA } from "../accounts/auth";
 import { LIKE_PERSONAL_DATA } from "../likes/likes";
 import { PLAYBACK_PERSONAL_DATA } from "../playback/playback";
+import { LICENSE_PERSONAL_DATA } from "../playback/licenses";
 import { PLAYLIST_PERSONAL_DATA } from "../playlists/playlists";
 import { PLAYS_PERSONAL_DATA } from "../plays/plays";
 import { RECOMMENDATION_PERSONAL_DATA } from "../recommendations/recommendations";
@@ -40,6 +41,7 @@ const EXPORT_SECTIONS = [
   LIKE_PERSONAL_DATA,
   PLAYS_PERSONAL_DATA,
   PLAYBACK_PERSONAL_DATA,
+  LICENSE_PERSONAL_DATA,
   UPLOAD_PERSONAL_DATA,
   TRACK_PERSONAL_DATA,
   ARTIST_PERSONAL_DATA,

@@ -5,6 +5,7 @@ import {
   albums,
   artists,
   assetVersions,
+  contentKeys,
   leaseChecks,
   rightsHolders,
   storageDeletions,
@@ -22,6 +23,7 @@ import { log } from "../../lib/log";
 import type { GenreService } from "../catalog/genres";
 import { WORLDWIDE } from "../plays/rights";
 import { artistDoc, indexQueries, trackDoc } from "../search/search-index";
+import { newContentKey, wrapContentKey, type WrappedContentKey } from "../playback/content-keys";
 import {
   TranscoderClient,
   type TranscodeFailure,
@@ -101,6 +103,13 @@ export class IngestService {
     // prefix its transcode writes to: it is recorded for sweeping from the moment the lease
     // ends, and publishing forgets it.
     await runBatch(this.db, [this.sweeps.record(prefix, leaseUntil, leaseUntil)]);
+    // One key per asset version, made here: the transcoder gets it for this job only, and D1
+    // gets it only wrapped, at publishing.
+    const { protection } = this.config;
+    const contentKey = protection.mode === "cbcs" ? newContentKey() : null;
+    const wrappedKey = contentKey
+      ? await wrapContentKey(contentKey, protection.keks, protection.activeKekId)
+      : null;
     let outcome: TranscodeOutcome;
     let lastProgressWrite = 0;
     // Stops the transcoder's job (it kills its ffmpeg processes) when the upload is cancelled
@@ -123,6 +132,7 @@ export class IngestService {
           if (ours.length === 0) stop.abort();
         },
         stop.signal,
+        contentKey,
       );
     } catch (error) {
       if (stop.signal.aborted) {
@@ -141,9 +151,20 @@ export class IngestService {
       };
       log("warn", "transcoder call failed", { uploadId, error: String(error) });
     }
+    if (outcome.ok && outcome.result.protection?.keyId !== contentKey?.keyId) {
+      // A transcoder from before encryption ignores the key: its clear files are not published.
+      outcome = {
+        ok: false,
+        failure: {
+          code: "TRANSCODE_FAILED",
+          reason: "The transcoder did not encrypt the renditions as this deployment requires.",
+          retryable: true,
+        },
+      };
+    }
     if (!outcome.ok) return this.fail(upload, leaseUntil, prefix, outcome.failure);
     try {
-      await this.publish(upload, leaseUntil, trackId, assetVersionId, outcome.result);
+      await this.publish(upload, leaseUntil, trackId, assetVersionId, outcome.result, wrappedKey);
       return { kind: "done" };
     } catch (error) {
       // Another consumer published this upload first (unique asset per upload): ours is surplus.
@@ -233,6 +254,7 @@ export class IngestService {
     trackId: string,
     assetVersionId: string,
     result: TranscodeResult,
+    wrappedKey: WrappedContentKey | null,
   ) {
     const { tags } = result;
     const prefix = storageKeys.assetPrefix(trackId, assetVersionId);
@@ -335,7 +357,11 @@ export class IngestService {
         renditions: result.renditions,
         files: result.files,
         waveformSamplesPerPixel: result.waveform.samplesPerPixel,
+        keyId: wrappedKey?.keyId ?? null,
       }),
+      ...(wrappedKey
+        ? [this.db.insert(contentKeys).values({ ...wrappedKey, assetVersionId })]
+        : []),
       this.db
         .update(uploads)
         .set({

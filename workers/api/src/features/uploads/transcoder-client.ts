@@ -8,6 +8,7 @@ import { ASSET_OUTPUT_NAMES, assetContentType } from "@edge-music/core/rendition
 import type { uploads } from "@edge-music/core/db/schema";
 import type { Config } from "../../lib/config";
 import { presign } from "../../lib/presign";
+import type { ContentKey } from "../playback/content-keys";
 
 /** Container instances jobs are spread over (max_instances in wrangler.toml). */
 const TRANSCODER_INSTANCES = 4;
@@ -38,6 +39,7 @@ export class TranscoderClient {
     urlTtlSeconds: number,
     onProgress: (stage: Progress["stage"], percent: number) => Promise<void>,
     signal?: AbortSignal,
+    contentKey: ContentKey | null = null,
   ): Promise<TranscodeOutcome> {
     const storage = this.config.storage;
     const outputs: Record<string, string> = {};
@@ -63,6 +65,7 @@ export class TranscoderClient {
       },
       outputs,
       limits: { maxDurationSeconds: this.config.ingest.maxDurationSeconds },
+      ...(contentKey ? { protection: { scheme: "cbcs" as const, ...contentKey } } : {}),
     };
     const res = await this.send(
       new Request(`${this.base()}/jobs`, {
