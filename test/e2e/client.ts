@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { CreatedUpload, TokenPair } from "@edge-music/core/api-contract";
+import type { CreatedUpload, TokenPair, Upload } from "@edge-music/core/api-contract";
 import type { Stack } from "./stack";
 
 /**
@@ -71,4 +71,15 @@ export async function sendUpload(
   const id = await putUpload(stack, token, file, fields);
   await apiCall(stack, token, "POST", `/v1/uploads/${id}/complete`);
   return id;
+}
+
+/** Polls an upload until it is `ready` or `failed` (90 s at most); returns its view. */
+export async function untilProcessed(stack: Stack, token: string, uploadId: string) {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const view = await apiCall<Upload>(stack, token, "GET", `/v1/uploads/${uploadId}`);
+    if (view.state === "ready" || view.state === "failed") return view;
+    if (Date.now() > deadline) throw new Error(`upload ${uploadId} stuck in ${view.state}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }

@@ -4357,6 +4357,17 @@ export interface components {
             /** @description Put this on every playback event of this play. */
             playbackId: string;
             progressive: string | null;
+            /** @description How the media is encrypted; null when it is clear. */
+            protection: {
+                /** @description 32 hex digits, as the manifests write it. */
+                keyId: string;
+                /** @enum {string} */
+                keySystem: "org.w3.clearkey";
+                /** @description POST the EME keyids message here with X-Playback-Token: <token> and your access token. */
+                licenseUrl: string;
+                /** @enum {string} */
+                scheme: "cbcs";
+            } | null;
             renditions: {
                 averageBandwidth: number;
                 bandwidth: number;

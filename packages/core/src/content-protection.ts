@@ -14,7 +14,7 @@ export const HexKeySchema = z.string().regex(/^[0-9a-f]{32}$/);
 /** W3C ClearKey's DRM system id, as DASH names it (`urn:uuid:...`). */
 export const CLEARKEY_SYSTEM_ID = "e2719d58-a985-b3c9-781a-b030af78d30e";
 /** The key system name EME and HLS `KEYFORMAT` use. */
-export const CLEARKEY_KEY_SYSTEM = "org.w3.clearkey";
+export const CLEARKEY_KEY_SYSTEM = "org.w3.clearkey" as const;
 
 /** Lower-case hex to bytes (the input is checked by the caller's schema). */
 export function hexToBytes(hex: string): Uint8Array {

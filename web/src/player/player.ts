@@ -1,8 +1,13 @@
-// The light build: no subtitles, DRM or alternate audio, none of which an audio player needs.
-import Hls from "hls.js/light";
+import type Hls from "hls.js";
 import { api, describeError } from "../api";
 import { clock, h } from "../dom";
 import type { Track } from "../types";
+import {
+  NO_CLEARKEY_MESSAGE,
+  clearKeyAvailable,
+  dashProtectionData,
+  hlsProtectionConfig,
+} from "./content-protection";
 import { PlayReporter } from "./play-reporter";
 import { Waveform, type WaveformData } from "./waveform";
 import type { PlaybackGrant as Grant } from "../types";
@@ -30,12 +35,16 @@ const renditionOf = (url: string) => /\/(aac_\d+|flac)\//.exec(url)?.[1] ?? null
  */
 export class Player {
   readonly element: HTMLElement;
-  readonly audio = h("audio", { preload: "auto" });
+  #audio = h("audio", { preload: "auto" });
+  /** The Web Audio source of the element playing, once loudness normalisation is set up. */
+  #source: MediaElementAudioSourceNode | null = null;
   readonly reporter = new PlayReporter();
   #queue: Track[] = [];
   #index = -1;
   #grant: Grant | null = null;
   #hls: Hls | null = null;
+  /** Counts loads, so a slower earlier one never attaches over a later one. */
+  #loads = 0;
   #dash: { reset(): void } | null = null;
   #gain: GainNode | null = null;
   /** The rendition playing, when the engine says (Safari's native HLS does not). */
@@ -99,10 +108,15 @@ export class Player {
         h("details", { class: "queue-box" }, h("summary", {}, "Queue"), this.#queueList),
       ),
       this.#message,
-      this.audio,
+      this.#audio,
     );
-    this.#listen();
+    this.#listen(this.#audio);
     this.#keyboard();
+  }
+
+  /** The element playing now (a new one after encrypted playback; see `#stop`). */
+  get audio(): HTMLAudioElement {
+    return this.#audio;
   }
 
   get current(): Track | null {
@@ -160,10 +174,13 @@ export class Player {
     this.#message.textContent = "";
     this.#title.textContent = track.title;
     this.#subtitle.textContent = track.artist.name + (track.album ? ` · ${track.album.title}` : "");
+    // A newer load (another track, another format) makes this one stale at its next await.
+    const load = ++this.#loads;
     try {
       const grant = await api.post<Grant>(`/v1/tracks/${track.id}/playback`, {
         format: this.format,
       });
+      if (load !== this.#loads) return;
       this.#grant = grant;
       this.#started = false;
       this.#played = 0;
@@ -173,20 +190,29 @@ export class Player {
         .then((r) => (r.ok ? (r.json() as Promise<WaveformData>) : null))
         .then((w) => this.#waveform.load(w))
         .catch(() => this.#waveform.load(null));
-      await this.#attach(grant);
+      if (!(await this.#attach(grant, load))) return;
       this.audio.currentTime = startAt;
       this.#normalise(grant.loudness.gainDb);
       this.#mediaSession(track, grant);
       await this.audio.play();
     } catch (error) {
-      this.#fail(error);
+      // A newer load interrupted this one (its play() rejects as it starts): not a failure.
+      if (load === this.#loads) this.#fail(error);
     }
   }
 
-  async #attach(grant: Grant): Promise<void> {
+  /** Attaches an engine for `grant`; false when a newer load took over meanwhile. */
+  async #attach(grant: Grant, load: number): Promise<boolean> {
+    const { protection } = grant;
+    if (protection && !(await clearKeyAvailable(grant))) throw new Error(NO_CLEARKEY_MESSAGE);
     if (this.format === "dash") {
+      // The dash.all build: it carries the protection module.
       const { MediaPlayer } = await import("dashjs");
+      if (load !== this.#loads) return false;
       const dash = MediaPlayer().create();
+      if (protection) {
+        dash.setProtectionData(dashProtectionData(grant, protection, api.accessToken));
+      }
       dash.initialize(this.audio, grant.dash, false);
       dash.on("qualityChangeRendered", () => {
         const rep = dash.getCurrentRepresentationForType("audio");
@@ -194,10 +220,17 @@ export class Player {
       });
       this.#dash = dash;
       this.#setRendition(null);
-      return;
+      return true;
     }
+    // The full build, loaded at the first play (the page itself stays light): it has EME.
+    const { default: Hls } = await import("hls.js");
+    if (load !== this.#loads) return false;
     if (Hls.isSupported()) {
-      const hls = new Hls({ capLevelToPlayerSize: false, startLevel: -1 });
+      const hls = new Hls({
+        capLevelToPlayerSize: false,
+        startLevel: -1,
+        ...(protection ? hlsProtectionConfig(grant, protection, () => api.accessToken) : {}),
+      });
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
         const level = hls.levels[data.level];
         this.#setRendition(renditionOf(level?.url[0] ?? ""));
@@ -214,16 +247,19 @@ export class Player {
         }
         this.#fail(new Error(`The stream failed (${data.details}).`));
       });
+      // Ours from now on, so a newer load's stop destroys it even before its manifest is in.
+      this.#hls = hls;
       hls.loadSource(grant.hls);
       hls.attachMedia(this.audio);
       await new Promise<void>((resolve) => hls.once(Hls.Events.MANIFEST_PARSED, () => resolve()));
-      this.#hls = hls;
-    } else if (this.audio.canPlayType("application/vnd.apple.mpegurl")) {
+      return load === this.#loads;
+    }
+    if (!protection && this.audio.canPlayType("application/vnd.apple.mpegurl")) {
       this.audio.src = grant.hls;
       this.#setRendition(null);
-    } else {
-      throw new Error("This browser cannot play HLS.");
+      return true;
     }
+    throw new Error("This browser cannot play HLS.");
   }
 
   #stop(): void {
@@ -232,8 +268,26 @@ export class Player {
     this.#hls = null;
     this.#dash?.reset();
     this.#dash = null;
-    this.audio.removeAttribute("src");
+    const old = this.#audio;
+    old.removeAttribute("src");
     clearInterval(this.#progressTimer);
+    // After encrypted playback the next one gets a fresh element: the old one's keys go with
+    // it (every playback asks the license endpoint, which checks again that the listener may
+    // play), and hls.js's and dash.js's late clean-up of their keys cannot reach the next
+    // playback's. Clear playback keeps its element (iOS lets an element play once touched).
+    if (!old.mediaKeys && !this.#grant?.protection) return;
+    const fresh = h("audio", { preload: "auto" });
+    fresh.muted = old.muted;
+    fresh.volume = old.volume;
+    this.#audio = fresh;
+    this.#listen(fresh);
+    old.replaceWith(fresh);
+    if (this.#source && this.#gain) {
+      this.#source.disconnect();
+      const source = (this.#gain.context as AudioContext).createMediaElementSource(fresh);
+      source.connect(this.#gain);
+      this.#source = source;
+    }
   }
 
   #fillQuality(grant: Grant): void {
@@ -270,10 +324,9 @@ export class Player {
       if (!this.#gain) {
         const context = new AudioContext();
         this.#gain = context.createGain();
-        context
-          .createMediaElementSource(this.audio)
-          .connect(this.#gain)
-          .connect(context.destination);
+        this.#gain.connect(context.destination);
+        this.#source = context.createMediaElementSource(this.#audio);
+        this.#source.connect(this.#gain);
       }
       if (this.#gain.context.state === "suspended")
         void (this.#gain.context as AudioContext).resume();
@@ -339,9 +392,13 @@ export class Player {
     });
   }
 
-  #listen(): void {
-    const a = this.audio;
-    a.addEventListener("playing", () => {
+  /** Follows `a` while it is the element playing (a replaced one says nothing more). */
+  #listen(a: HTMLAudioElement): void {
+    const on = (type: string, handler: () => void) =>
+      a.addEventListener(type, () => {
+        if (a === this.#audio) handler();
+      });
+    on("playing", () => {
       this.#playButton.textContent = "Pause";
       this.#lastTime = a.currentTime;
       if (!this.#started) {
@@ -352,22 +409,22 @@ export class Player {
       clearInterval(this.#progressTimer);
       this.#progressTimer = window.setInterval(() => this.#event("progress"), PROGRESS_EVERY_MS);
     });
-    a.addEventListener("pause", () => {
+    on("pause", () => {
       this.#playButton.textContent = "Play";
       clearInterval(this.#progressTimer);
       if (this.#started && !a.ended) this.#event("pause");
     });
-    a.addEventListener("seeking", () => this.#account());
-    a.addEventListener("seeked", () => {
+    on("seeking", () => this.#account());
+    on("seeked", () => {
       if (this.#started) this.#event("seek");
       this.#lastTime = a.currentTime;
     });
-    a.addEventListener("timeupdate", () => {
+    on("timeupdate", () => {
       this.#account();
       this.#time.textContent = `${clock(a.currentTime)} / ${clock(this.duration)}`;
       this.#waveform.progress = this.duration ? a.currentTime / this.duration : 0;
     });
-    a.addEventListener("ended", () => {
+    on("ended", () => {
       clearInterval(this.#progressTimer);
       this.#event("end");
       this.#started = false;

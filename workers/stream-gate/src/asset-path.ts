@@ -67,5 +67,8 @@ export function filterManifest(xml: string, maxRank: number): string {
       return rendition && rendition.rank <= maxRank ? block : "";
     },
   );
-  return withoutReps.replace(/ *<AdaptationSet [^>]*>\s*<\/AdaptationSet>\n?/g, "");
+  // A set left with no representation goes too, whatever else it holds (ContentProtection).
+  return withoutReps.replace(/ *<AdaptationSet [^>]*>[\s\S]*?<\/AdaptationSet>\n?/g, (set) =>
+    set.includes("<Representation ") ? set : "",
+  );
 }

@@ -19,11 +19,13 @@ const MASTER = [
 const MPD = `<MPD>
   <Period>
     <AdaptationSet id="0">
+      <ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cbcs"/>
       <Representation id="aac_64" bandwidth="1">a</Representation>
       <Representation id="aac_128" bandwidth="1">b</Representation>
       <Representation id="aac_256" bandwidth="1">c</Representation>
     </AdaptationSet>
     <AdaptationSet id="1">
+      <ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cbcs"/>
       <Representation id="flac" bandwidth="1">d</Representation>
     </AdaptationSet>
   </Period>
@@ -66,7 +68,9 @@ describe("stream-gate", () => {
     expect(mpd).toContain('id="aac_128"');
     expect(mpd).not.toContain('id="aac_256"');
     expect(mpd).not.toContain("flac");
+    // The FLAC set goes whole, key signalling and all; the AAC set keeps its signalling.
     expect(mpd.match(/<AdaptationSet/g)).toHaveLength(1);
+    expect(mpd.match(/<ContentProtection/g)).toHaveLength(1);
   });
 
   it("refuses a rendition above the token's limit", async () => {

@@ -30,6 +30,18 @@ const GrantSchema = z
     }),
     waveform: z.string(),
     durationMs: z.number().int(),
+    protection: z
+      .object({
+        scheme: z.literal("cbcs"),
+        keySystem: z.literal("org.w3.clearkey"),
+        keyId: z.string().openapi({ description: "32 hex digits, as the manifests write it." }),
+        licenseUrl: z.string().openapi({
+          description:
+            "POST the EME keyids message here with X-Playback-Token: <token> and your access token.",
+        }),
+      })
+      .nullable()
+      .openapi({ description: "How the media is encrypted; null when it is clear." }),
   })
   .openapi("PlaybackGrant");
 
@@ -93,6 +105,7 @@ export const playbackRoutes = createRouter()
         c.req.valid("param").id,
         body?.format ?? "hls",
         territoryOf(c.req.raw, c.env),
+        new URL(c.req.url).origin,
       );
     return c.json(result, 200);
   })

@@ -8,6 +8,7 @@ import {
 } from "@edge-music/core/db/schema";
 import { UNKNOWN_TERRITORY, shardOf, signPlaybackId } from "@edge-music/core/play-events";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
+import { CLEARKEY_KEY_SYSTEM } from "@edge-music/core/content-protection";
 import { ASSET_FILES, planMaxRank, renditionById, type Plan } from "@edge-music/core/renditions";
 import type { Viewer } from "../../app-env";
 import type { Config } from "../../lib/config";
@@ -38,6 +39,7 @@ export class PlaybackService {
     trackId: string,
     format: "hls" | "dash" | "progressive",
     territory: string | null,
+    apiOrigin: string,
   ) {
     const { track, asset, rightUntil } = await this.streamable(viewer, trackId, territory);
     const maxRank = planMaxRank(viewer.plan);
@@ -101,6 +103,14 @@ export class PlaybackService {
       loudness: { integratedLufs: asset.integratedLufs, gainDb: asset.gainDb },
       waveform: base + ASSET_FILES.waveform,
       durationMs: asset.durationMs,
+      protection: asset.keyId
+        ? {
+            scheme: "cbcs" as const,
+            keySystem: CLEARKEY_KEY_SYSTEM,
+            keyId: asset.keyId,
+            licenseUrl: `${apiOrigin}/v1/licenses/clearkey`,
+          }
+        : null,
     };
   }
 
