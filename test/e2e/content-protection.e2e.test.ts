@@ -256,6 +256,45 @@ describe("encrypted media on R2", () => {
   });
 });
 
+describe("Premium downloads of encrypted media", () => {
+  it("are ordinary files: the lossless download decodes, with no key, to the uploaded audio", async () => {
+    const me = await apiCall<{ id: string }>(stack, listenerToken, "GET", "/v1/me");
+    await apiCall(stack, artistToken, "PUT", `/v1/users/${me.id}/plan`, { plan: "premium" });
+    try {
+      const grant = await apiCall<{ url: string }>(
+        stack,
+        listenerToken,
+        "POST",
+        `/v1/tracks/${toneTrack}/download`,
+        { rendition: "flac" },
+      );
+      expect(grant.url.startsWith(`${stack.api}/v1/downloads/`)).toBe(true);
+      const res = await fetch(grant.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("Content-Disposition")).toContain(`${TONE_TITLE}.m4a`);
+      const file = path.join(dir, "download.m4a");
+      await writeFile(file, Buffer.from(await res.arrayBuffer()));
+      const pcm = (input: string) =>
+        spawnSync("ffmpeg", ["-v", "error", "-i", input, "-f", "s16le", "-"], {
+          maxBuffer: 64 * 1024 * 1024,
+        });
+      const downloaded = pcm(file);
+      expect(downloaded.status, downloaded.stderr.toString()).toBe(0);
+      expect(downloaded.stdout.equals(pcm(toneSource).stdout)).toBe(true);
+      // What R2 holds for the same rendition stays encrypted: it does not decode to that audio.
+      const stored = await fetch(
+        (await grantFor(toneTrack)).hls.replace("master.m3u8", "flac/media.mp4"),
+      );
+      expect(stored.status).toBe(200);
+      const storedFile = path.join(dir, "stored.mp4");
+      await writeFile(storedFile, Buffer.from(await stored.arrayBuffer()));
+      expect(pcm(storedFile).stdout.equals(pcm(toneSource).stdout)).toBe(false);
+    } finally {
+      await apiCall(stack, artistToken, "PUT", `/v1/users/${me.id}/plan`, { plan: "free" });
+    }
+  });
+});
+
 describe("the web player with encrypted media, in chromium", () => {
   it("plays encrypted HLS through hls.js, and the decoded audio is the track", async () => {
     await playTone("hls");

@@ -120,6 +120,11 @@ export async function verifyTagged<T>(
   }
 }
 
+/** The file name a download token saves its file as (from its `fn` claim, made safe). */
+export function downloadFileName(claims: PlaybackClaims): string {
+  return `${(claims.fn ?? "track").replace(/[^\w .()-]/g, "_")}.m4a`;
+}
+
 /** Signs claims with the key `kid` of `keys`. */
 export async function signPlaybackToken(
   claims: PlaybackClaims,

@@ -15,7 +15,7 @@ import { genreRoutes } from "./features/catalog/genres.routes";
 import { exportRoutes, meRoutes } from "./features/accounts/me.routes";
 import { searchRoutes } from "./features/search/search.routes";
 import { trackRoutes } from "./features/catalog/tracks.routes";
-import { playbackRoutes } from "./features/playback/playback.routes";
+import { downloadRoutes, playbackRoutes } from "./features/playback/playback.routes";
 import { licenseRoutes } from "./features/playback/licenses.routes";
 import { rightsHolderRoutes, trackRightsRoutes } from "./features/plays/rights.routes";
 import { userRoutes } from "./features/accounts/users.routes";
@@ -96,6 +96,7 @@ export function createApp() {
   app.route("/v1/recommendations", recommendationRoutes);
   app.route("/v1/playback-events", playEventRoutes);
   app.route("/v1/licenses", licenseRoutes);
+  app.route("/v1/downloads", downloadRoutes);
   app.route("/v1/royalties", royaltyRoutes);
   app.route("/v1/rights-holders", rightsHolderRoutes);
   app.route("/v1/genres", genreRoutes);

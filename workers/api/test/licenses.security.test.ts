@@ -245,3 +245,62 @@ describe("the ClearKey license endpoint", () => {
     );
   });
 });
+
+describe("downloads of encrypted media", () => {
+  let premium: Account;
+  let trackId: string;
+
+  beforeAll(async () => {
+    const artist = await accountWithRole("artist");
+    premium = await accountWithRole("listener");
+    await env.DB.prepare("UPDATE users SET plan = 'premium' WHERE id = ?").bind(premium.id).run();
+    const a = await createArtist(artist, "Download Band");
+    trackId = (await createTrack(artist, a.id, { title: "Keep me" })).id;
+    await makeReady(trackId);
+    await openWorldwide(trackId);
+    await protect(trackId);
+    await env.DB.prepare(
+      "INSERT INTO track_rights (id, track_id, territory, right_type, holder_id, share) VALUES (?, ?, 'WW', 'download', 'rh_fixture', 1)",
+    )
+      .bind(`rt_${crypto.randomUUID()}`, trackId)
+      .run();
+  });
+
+  it("points a Premium download of encrypted media at the api, which decrypts it", async () => {
+    const grant = await callJson<{ url: string; token: string }>(
+      "POST",
+      `/v1/tracks/${trackId}/download`,
+      200,
+      { token: premium.accessToken, body: { rendition: "aac_256" } },
+    );
+    expect(grant.url).toBe(`https://api.test/v1/downloads/${grant.token}`);
+  });
+
+  it("opens nothing for a streaming token, a forged or expired one, or a clear asset's", async () => {
+    const { token } = await grant(trackId, premium);
+    await expectProblem(await call("GET", `/v1/downloads/${token}`), 404, "NOT_FOUND");
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: premium.id, trk: trackId, av: `av_${trackId}`, max: 4, dl: "aac_256" };
+    const expired = await signPlaybackToken({ ...claims, exp: now - 1 }, "p1", KEYS);
+    await expectProblem(await call("GET", `/v1/downloads/${expired}`), 404, "NOT_FOUND");
+    const valid = await signPlaybackToken({ ...claims, exp: now + 60 }, "p1", KEYS);
+    const [v, kid, body] = valid.split(".");
+    await expectProblem(
+      await call("GET", `/v1/downloads/${v}.${kid}.${body}.${"A".repeat(43)}`),
+      404,
+      "NOT_FOUND",
+    );
+    // A rendition name that is not ours.
+    const odd = await signPlaybackToken({ ...claims, dl: "__proto__", exp: now + 60 }, "p1", KEYS);
+    await expectProblem(await call("GET", `/v1/downloads/${odd}`), 404, "NOT_FOUND");
+    const owner = await accountWithRole("artist");
+    const clearId = (await createTrack(owner, (await createArtist(owner, "Clear Band")).id)).id;
+    await makeReady(clearId);
+    const clearToken = await signPlaybackToken(
+      { ...claims, trk: clearId, av: `av_${clearId}`, exp: now + 60 },
+      "p1",
+      KEYS,
+    );
+    await expectProblem(await call("GET", `/v1/downloads/${clearToken}`), 404, "NOT_FOUND");
+  });
+});

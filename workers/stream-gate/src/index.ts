@@ -1,5 +1,5 @@
 import { KeyRingError, parseKeyRing, type KeyRing } from "@edge-music/core/key-ring";
-import { verifyPlaybackToken } from "@edge-music/core/playback-token";
+import { downloadFileName, verifyPlaybackToken } from "@edge-music/core/playback-token";
 import { isRevoked } from "@edge-music/core/token-revocation";
 import { CONTENT_TYPES, filterManifest, filterMasterPlaylist, parseAssetPath } from "./asset-path";
 import { parseRange } from "./range";
@@ -187,8 +187,10 @@ export default {
     const response = await serveObject(request, key, contentType, ctx, env);
     if (claims.dl === undefined || !response.ok) return response;
     const attachment = new Response(response.body, response);
-    const name = (claims.fn ?? "track").replace(/[^\w .()-]/g, "_");
-    attachment.headers.set("Content-Disposition", `attachment; filename="${name}.m4a"`);
+    attachment.headers.set(
+      "Content-Disposition",
+      `attachment; filename="${downloadFileName(claims)}"`,
+    );
     attachment.headers.set("Cache-Control", "private, no-store");
     return attachment;
   },

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decryptCbcsStream } from "@edge-music/core/cbcs-decrypt";
 import { keyIdToUuid } from "@edge-music/core/content-protection";
 import { RENDITIONS } from "@edge-music/core/renditions";
 import { makeMusic } from "@edge-music/testkit/lavfi-media";
@@ -112,6 +113,43 @@ describe("encrypted renditions", () => {
     const clearPlaylist = await readFile(path.join(clear.out, "aac_128", "index.m3u8"), "utf8");
     expect(clearPlaylist).not.toContain("#EXT-X-KEY");
   });
+
+  it.each(RENDITIONS.map((r) => r.id))(
+    "%s decrypts as a stream (for downloads) into a clear file of the same length that plays without a key",
+    async (id) => {
+      const file = path.join(encrypted.out, id, "media.mp4");
+      const bytes = await readFile(file);
+      // Small chunks, so boxes and fragments straddle reads.
+      const source = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 1000)
+            controller.enqueue(new Uint8Array(bytes.subarray(at, at + 1000)));
+          controller.close();
+        },
+      });
+      const out = new Uint8Array(
+        await new Response(decryptCbcsStream(source, key.key)).arrayBuffer(),
+      );
+      expect(out.length).toBe(bytes.length);
+      const clearFile = path.join(encrypted.out, id, "download.mp4");
+      await writeFile(clearFile, out);
+      expect(decodedHash(clearFile)).toBe(decodedHash(path.join(clear.out, id, "media.mp4")));
+      expect(Buffer.from(out).includes(Buffer.from("enca"))).toBe(false);
+      // A wrong key gives a file that does not decode to the track.
+      const wrong = new Uint8Array(
+        await new Response(
+          decryptCbcsStream(
+            new Response(bytes).body as ReadableStream<Uint8Array>,
+            randomBytes(16).toString("hex"),
+          ),
+        ).arrayBuffer(),
+      );
+      const wrongFile = path.join(encrypted.out, id, "wrong.mp4");
+      await writeFile(wrongFile, wrong);
+      expect(decodedHash(wrongFile)).not.toBe(decodedHash(path.join(clear.out, id, "media.mp4")));
+    },
+    60_000,
+  );
 
   it("leaves no key file behind in the output folder", async () => {
     await expect(stat(path.join(encrypted.out, "packager.flags"))).rejects.toThrow();

@@ -34,7 +34,7 @@ export function buildServices(env: Env, config: Config) {
   const streams = new ListenerStreamLimits(env.LISTENER_STREAMS);
   const sweeps = new StorageSweeps(db, env.MEDIA);
   const subscriptions = new SubscriptionService(db, config);
-  const playback = new PlaybackService(db, config);
+  const playback = new PlaybackService(db, config, env.MEDIA);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),

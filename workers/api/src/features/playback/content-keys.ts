@@ -4,7 +4,9 @@ import {
   bytesToHex,
   hexToBytes,
 } from "@edge-music/core/content-protection";
+import { DomainError } from "@edge-music/core/api-errors";
 import { decodeKeyText, type KeyRing } from "@edge-music/core/key-ring";
+import { log } from "../../lib/log";
 
 /** A content key: key id and key, 32 hex digits each (as the packager and manifests write them). */
 export type ContentKey = { keyId: string; key: string };
@@ -97,5 +99,19 @@ export async function unwrapContentKey(stored: WrappedContentKey, keks: KeyRing)
   } catch (error) {
     if (error instanceof ContentKeyError) throw error;
     throw new ContentKeyError(`wrapped key ${stored.keyId} does not open (tampered or wrong kek)`);
+  }
+}
+
+/**
+ * The clear key of a stored key for serving (a license, a download): a key that does not open
+ * is logged by its ids only and refused as CONTENT_KEY_UNREADABLE, never answered wrongly.
+ */
+export async function openContentKey(stored: WrappedContentKey, keks: KeyRing): Promise<string> {
+  try {
+    return await unwrapContentKey(stored, keks);
+  } catch (error) {
+    if (!(error instanceof ContentKeyError)) throw error;
+    log("error", "content key unreadable", { error: error.message });
+    throw new DomainError("CONTENT_KEY_UNREADABLE");
   }
 }

@@ -13,9 +13,8 @@ import type { Viewer } from "../../app-env";
 import type { Config } from "../../lib/config";
 import { newId } from "../../lib/crypto";
 import type { Db } from "../../lib/db";
-import { log } from "../../lib/log";
 import { notFound } from "../../lib/problem";
-import { ContentKeyError, unwrapContentKey } from "./content-keys";
+import { openContentKey } from "./content-keys";
 import type { PlaybackService } from "./playback";
 import { rowsOf, type PersonalData } from "../privacy/personal-data";
 
@@ -63,15 +62,7 @@ export class LicenseService {
       .get();
     const kid = stored ? keyIdToBase64Url(stored.keyId) : null;
     if (!stored || kids.some((k) => k !== kid)) throw new DomainError("KEY_NOT_FOUND");
-    let key: string;
-    try {
-      key = await unwrapContentKey(stored, this.config.protection.keks);
-    } catch (error) {
-      if (!(error instanceof ContentKeyError)) throw error;
-      // The message names the key id and kek id only.
-      log("error", "content key unreadable", { error: error.message });
-      throw new DomainError("CONTENT_KEY_UNREADABLE");
-    }
+    const key = await openContentKey(stored, this.config.protection.keks);
     await this.db.insert(licenseAudit).values({
       id: newId("lic"),
       userId: viewer.id,

@@ -120,9 +120,47 @@ export const playbackRoutes = createRouter()
         c.req.valid("param").id,
         body?.rendition ?? "aac_256",
         territoryOf(c.req.raw, c.env),
+        new URL(c.req.url).origin,
       );
     return c.json(result, 200);
   });
+
+const downloadFile = createRoute({
+  method: "get",
+  path: "/{token}",
+  tags: ["playback"],
+  summary: "The file of a download grant, decrypted for the listener (encrypted media only)",
+  description:
+    "The `url` of a download grant for encrypted media. The token in the path is the grant; " +
+    "it expires with it. Clear media downloads come from the stream-gate instead.",
+  request: {
+    params: z.object({
+      token: z
+        .string()
+        .max(2048)
+        .openapi({ param: { name: "token", in: "path" } }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The rendition as an ordinary (clear) MP4 audio file",
+      content: { "audio/mp4": { schema: z.string().openapi({ format: "binary" }) } },
+    },
+    ...problems(404),
+  },
+});
+
+export const downloadRoutes = createRouter().openapi(downloadFile, async (c) => {
+  const file = await c.get("services").playback.openDownload(c.req.valid("param").token);
+  return new Response(file.body, {
+    headers: {
+      "Content-Type": "audio/mp4",
+      "Content-Length": String(file.sizeBytes),
+      "Content-Disposition": `attachment; filename="${file.filename}"`,
+      "Cache-Control": "private, no-store",
+    },
+  });
+});
 
 export const setPlanRoute = createRoute({
   method: "put",

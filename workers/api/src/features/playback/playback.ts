@@ -1,13 +1,20 @@
 import { and, eq } from "drizzle-orm";
 import {
   assetVersions,
+  contentKeys,
   playbacks,
   tracks,
   users,
   type RightType,
 } from "@edge-music/core/db/schema";
 import { UNKNOWN_TERRITORY, shardOf, signPlaybackId } from "@edge-music/core/play-events";
-import { signPlaybackToken } from "@edge-music/core/playback-token";
+import {
+  downloadFileName,
+  signPlaybackToken,
+  verifyPlaybackToken,
+} from "@edge-music/core/playback-token";
+import { decryptCbcsStream } from "@edge-music/core/cbcs-decrypt";
+import { storageKeys } from "@edge-music/core/ingest-contract";
 import { CLEARKEY_KEY_SYSTEM } from "@edge-music/core/content-protection";
 import { ASSET_FILES, planMaxRank, renditionById, type Plan } from "@edge-music/core/renditions";
 import type { Viewer } from "../../app-env";
@@ -20,6 +27,7 @@ import { toPublicUser, type PublicUser } from "../accounts/auth";
 import { rightUntil, untilOf } from "../plays/rights";
 import { trackReadable } from "../catalog/visibility";
 import { rowsOf, type PersonalData } from "../privacy/personal-data";
+import { openContentKey } from "./content-keys";
 
 /** A token outlives the track by this much, so pauses and seeks do not cut playback. */
 export const PLAYBACK_TOKEN_SLACK_SECONDS = 2 * 3600;
@@ -31,6 +39,7 @@ export class PlaybackService {
   constructor(
     private readonly db: Db,
     private readonly config: Config,
+    private readonly media: R2Bucket,
   ) {}
 
   /** `territory`: the listener's country (ISO alpha-2), or null when unknown. */
@@ -142,6 +151,7 @@ export class PlaybackService {
     trackId: string,
     rendition: "aac_256" | "flac",
     territory: string | null,
+    apiOrigin: string,
   ) {
     if (planMaxRank(viewer.plan) < (renditionById(rendition)?.rank ?? Infinity)) {
       throw new DomainError("PLAN_REQUIRED", "Downloads for offline listening come with Premium.");
@@ -157,6 +167,7 @@ export class PlaybackService {
     }
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.min(now + 3600, Math.floor(rightUntil / 1000));
+    const file = ASSET_FILES.media(rendition);
     const token = await signPlaybackToken(
       {
         sub: viewer.id,
@@ -175,7 +186,39 @@ export class PlaybackService {
     return {
       token,
       expiresAt: new Date(exp * 1000).toISOString(),
-      url: `${this.config.playback.gateOrigin}/p/${token}/${ASSET_FILES.media(rendition)}`,
+      // Encrypted media is decrypted on the way out by the api, which holds the keys; clear
+      // media comes from the gate.
+      url: asset.keyId
+        ? `${apiOrigin}/v1/downloads/${token}`
+        : `${this.config.playback.gateOrigin}/p/${token}/${file}`,
+    };
+  }
+
+  /**
+   * The file a download token opens, as a clear stream: the rendition stored encrypted is
+   * decrypted on the way out, so the listener's copy plays anywhere. 404 for anything but a
+   * valid, unexpired download token of an encrypted asset version.
+   */
+  async openDownload(token: string) {
+    const verified = await verifyPlaybackToken(token, this.config.playback.keys);
+    if (!verified.ok || verified.claims.dl === undefined) throw notFound("The download");
+    const { claims } = verified;
+    const rendition = renditionById(claims.dl ?? "");
+    const stored = await this.db
+      .select()
+      .from(contentKeys)
+      .where(eq(contentKeys.assetVersionId, claims.av))
+      .get();
+    if (!rendition || !stored) throw notFound("The download");
+    const key = await openContentKey(stored, this.config.protection.keks);
+    const object = await this.media.get(
+      `${storageKeys.assetPrefix(claims.trk, claims.av)}${ASSET_FILES.media(rendition.id)}`,
+    );
+    if (!object) throw notFound("The download");
+    return {
+      body: decryptCbcsStream(object.body, key),
+      sizeBytes: object.size,
+      filename: downloadFileName(claims),
     };
   }
 
