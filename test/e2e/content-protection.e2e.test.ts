@@ -3,7 +3,7 @@
  * player plays them in Chromium through hls.js and dash.js with keys from the license
  * endpoint, the decoded audio is the track, and every way around the license plays nothing.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PlaybackGrant } from "@edge-music/core/api-contract";
 import { keyIdToBase64Url } from "@edge-music/core/content-protection";
 import { makeMusic, makeReferenceTone } from "@edge-music/testkit/lavfi-media";
+import { ROOT } from "../../scripts/lib/setup.mjs";
 import { SCREENSHOTS, launchChromium } from "./browser";
 import { apiCall, registerAccount, sendUpload, untilProcessed } from "./client";
 import { startStack, type Stack } from "./stack";
@@ -107,10 +108,10 @@ const nextLicenseStatus = () =>
     .waitForResponse((r) => r.url().endsWith("/v1/licenses/clearkey"), { timeout: 15_000 })
     .then((r) => r.status());
 
-async function playTone(format: "hls" | "dash") {
-  await page.goto(`${stack.api}/#/search?q=${encodeURIComponent(TONE_TITLE)}`);
+async function playTone(format: "hls" | "dash", title = TONE_TITLE) {
+  await page.goto(`${stack.api}/#/search?q=${encodeURIComponent(title)}`);
   await page.getByLabel("Stream format").selectOption(format);
-  await page.getByRole("button", { name: `Play ${TONE_TITLE}` }).click();
+  await page.getByRole("button", { name: `Play ${title}` }).click();
 }
 
 /** Routes license requests through `handler` for the length of `body`. */
@@ -429,6 +430,76 @@ describe("the web player with encrypted media, in chromium", () => {
 
   it("still plays after all that, with nothing routed", async () => {
     await playTone("hls");
+    const { heard, last } = await heardTone(30);
+    expect(heard, JSON.stringify(last)).toBe(true);
+  });
+});
+
+describe("re-packaging the catalog published before content protection", () => {
+  it("encrypts a clear track as a new version: same id, likes and playlists, old files gone, plays in chromium", async () => {
+    await stack.restartApi({ CONTENT_PROTECTION: "off" });
+    const title = `Clear Tone ${Date.now().toString(36)}`;
+    const uploadId = await sendUpload(stack, artistToken, toneSource, {
+      title,
+      visibility: "public",
+    });
+    const trackId = (await untilProcessed(stack, artistToken, uploadId)).trackId ?? "";
+    const before = await grantFor(trackId);
+    expect(before.protection).toBeNull();
+    const oldMedia = before.hls.replace("master.m3u8", "aac_128/media.mp4");
+    expect((await fetch(oldMedia)).status).toBe(200);
+    await apiCall(stack, listenerToken, "PUT", `/v1/me/likes/track/${trackId}`);
+    const playlist = await apiCall<{ id: string }>(stack, listenerToken, "POST", "/v1/playlists", {
+      title: "Kept across re-packaging",
+    });
+    await apiCall(stack, listenerToken, "POST", `/v1/playlists/${playlist.id}/tracks`, {
+      trackIds: [trackId],
+    });
+
+    await stack.restartApi({ CONTENT_PROTECTION: "cbcs" });
+    // Not spawnSync: the transcoder runs in this process and must go on answering meanwhile.
+    const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const child = spawn(process.execPath, ["scripts/repackage.mjs", "--api", stack.api], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            EDGE_MUSIC_ADMIN_EMAIL: ARTIST_EMAIL,
+            EDGE_MUSIC_ADMIN_PASSWORD: "correct horse battery",
+          },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain("every published track is encrypted");
+
+    const after = await grantFor(trackId);
+    expect(after.protection).toMatchObject({ scheme: "cbcs" });
+    expect(after.durationMs).toBe(before.durationMs);
+    expect(after.loudness).toEqual(before.loudness);
+    // The old version's clear files are gone, even for a token that is still valid.
+    expect([403, 404, 410]).toContain((await fetch(oldMedia)).status);
+    const likes = await apiCall<{ items: unknown[] }>(
+      stack,
+      listenerToken,
+      "GET",
+      "/v1/me/likes?type=track",
+    );
+    expect(JSON.stringify(likes.items)).toContain(trackId);
+    const items = await apiCall<unknown>(
+      stack,
+      listenerToken,
+      "GET",
+      `/v1/playlists/${playlist.id}`,
+    );
+    expect(JSON.stringify(items)).toContain(trackId);
+    // And it plays, decrypted, in the browser.
+    await playTone("hls", title);
     const { heard, last } = await heardTone(30);
     expect(heard, JSON.stringify(last)).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
@@ -27,6 +27,8 @@ export type Stack = {
   grantAdmin: (email: string) => void;
   /** Stops the api worker only, so its storage can be opened directly. */
   stopApi: () => Promise<void>;
+  /** Restarts the api worker (same state) with these settings changed. */
+  restartApi: (vars: Record<string, string>) => Promise<void>;
   /** With `transcoder: "process"`, that process (supervised: killed, it comes back). */
   transcoderPid?: () => number | undefined;
   /** The api's wrangler dev process group (supervised: killed, it comes back). */
@@ -115,14 +117,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ["GATE_ORIGIN", gate],
     ["CONTENT_KEKS", `{"kek1":"${randomBytes(32).toString("base64url")}"}`],
   ]);
-  for (const [name, value] of Object.entries(options.vars ?? {})) vars.set(name, value);
-  writeFileSync(
-    envFile,
-    [...[...vars].map(([name, value]) => `${name}=${value}`), playbackKeys, ""].join("\n"),
-  );
+  const writeVars = (more: Record<string, string>) => {
+    for (const [name, value] of Object.entries(more)) vars.set(name, value);
+    writeFileSync(
+      envFile,
+      [...[...vars].map(([name, value]) => `${name}=${value}`), playbackKeys, ""].join("\n"),
+    );
+  };
+  writeVars(options.vars ?? {});
   applyLocalMigrations(persistTo);
   ensureWebBuild();
   const inspectorPort = await freePort();
+  const apiLog = openSync(path.join(persistTo, "api.log"), "a");
   // Supervised like `npm start`'s: a runtime that dies is started again on the same state.
   const worker = supervise(
     "api",
@@ -138,9 +144,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             extra: ["--test-scheduled"],
           }),
           "--log-level",
-          "warn",
+          process.env["E2E_API_LOG_LEVEL"] ?? "warn",
         ],
-        { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", "ignore", "inherit"] },
+        // The worker's own log lines (stdout) go to a file beside its state, for a failing test.
+        { cwd: ROOT, env: WRANGLER_ENV, detached: true, stdio: ["ignore", apiLog, "inherit"] },
       ),
     { log: () => undefined },
   );
@@ -191,6 +198,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (!setAdmin(email, true, { persistTo })) throw new Error(`no account ${email}`);
     },
     stopApi,
+    restartApi: async (more) => {
+      writeVars(more);
+      const pid = worker.child.pid;
+      if (pid) process.kill(-pid, "SIGKILL");
+      // The supervisor starts it again on the same state, now with the new settings.
+      await new Promise((r) => setTimeout(r, 500));
+      await waitHealthy(`${api}/healthz`);
+    },
     ...(transcoderPid ? { transcoderPid } : {}),
     apiPid: () => worker.child.pid,
     cron: async (cron) => {

@@ -239,6 +239,68 @@ describe("POST /jobs", () => {
     60_000,
   );
 
+  it("re-packages a published version's clear renditions as encrypted ones, decoding nothing", async () => {
+    const file = path.join(dir, "clear.flac");
+    makeMusic(file, 12, { cover: false });
+    const clear = await submit("uploads/clear", await readFile(file));
+    expect(clear.result.type).toBe("done");
+    const key = {
+      keyId: "0123456789abcdef0123456789abcdef",
+      key: "fedcba9876543210fedcba9876543210",
+    };
+    const ids = ["aac_64", "aac_128", "aac_256", "flac"] as const;
+    const names = ids.flatMap((id) => [`${id}/media.mp4`, `${id}/index.m3u8`]);
+    const request = {
+      version: 1,
+      kind: "repackage",
+      jobId: "repack1",
+      renditions: ids.map((id) => ({
+        id,
+        url: `${storeBase}/out/${clear.jobId}/${id}/media.mp4`,
+        sizeBytes: store.objects.get(`out/${clear.jobId}/${id}/media.mp4`)?.body.length ?? 0,
+      })),
+      outputs: Object.fromEntries(
+        [...names, "master.m3u8", "manifest.mpd"].map((n) => [n, `${storeBase}/repack1/${n}`]),
+      ),
+      protection: { scheme: "cbcs", ...key },
+    };
+    const res = await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { Authorization: "Bearer test-secret", "Content-Type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    const events = (await res.text())
+      .trim()
+      .split("\n")
+      .map((line) => TranscodeEventSchema.parse(JSON.parse(line)));
+    const last = events.at(-1);
+    expect(last?.type, JSON.stringify(last)).toBe("repackaged");
+    if (last?.type !== "repackaged") return;
+    expect(last.result.protection).toEqual({ scheme: "cbcs", keyId: key.keyId });
+    expect(last.result.files.sort()).toEqual([...names, "master.m3u8", "manifest.mpd"].sort());
+    // Each new file decodes with the key to exactly the old file's audio.
+    for (const id of ids) {
+      const decode = (name: string, body: Buffer, extra: string[]) => {
+        const at = path.join(dir, name);
+        return import("node:fs/promises")
+          .then((fs) => fs.writeFile(at, body))
+          .then(() =>
+            spawnSync("ffmpeg", ["-v", "error", ...extra, "-i", at, "-f", "md5", "-"], {
+              encoding: "utf8",
+            }).stdout.trim(),
+          );
+      };
+      const before = store.objects.get(`out/${clear.jobId}/${id}/media.mp4`)?.body ?? Buffer.of();
+      const after = store.objects.get(`repack1/${id}/media.mp4`)?.body ?? Buffer.of();
+      const expected = await decode(`${id}-before.mp4`, before, []);
+      expect(expected).toMatch(/^MD5=/);
+      expect(await decode(`${id}-after.mp4`, after, ["-decryption_key", key.key])).toBe(expected);
+      expect(store.objects.get(`repack1/${id}/index.m3u8`)?.body.toString()).toContain(
+        `KEYID=0x${key.keyId}`,
+      );
+    }
+  });
+
   it("skips a cover above the pixel limit instead of decoding it, and keeps the track", async () => {
     const picture = path.join(dir, "huge.png");
     ffmpeg(["-f", "lavfi", "-i", "color=c=blue:s=6000x5000", "-frames:v", "1", picture]);

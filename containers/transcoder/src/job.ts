@@ -12,10 +12,10 @@ import { transcode } from "./media/pipeline.js";
 import { decodeLimitSeconds } from "./media/ffmpeg-args.js";
 import { probeSource } from "./media/probe.js";
 
-type Emit = (event: TranscodeEvent) => void;
+export type Emit = (event: TranscodeEvent) => void;
 type Failure = Extract<TranscodeEvent, { type: "failed" }>;
 
-const fail = (code: Failure["code"], reason: string, retryable: boolean): Failure => ({
+export const fail = (code: Failure["code"], reason: string, retryable: boolean): Failure => ({
   type: "failed",
   code,
   reason,
@@ -23,7 +23,7 @@ const fail = (code: Failure["code"], reason: string, retryable: boolean): Failur
 });
 
 /** Streams the source to disk, refusing more bytes than were declared. */
-async function download(
+export async function download(
   url: string,
   declaredBytes: number,
   to: string,
@@ -99,6 +99,53 @@ async function upload(
     log("warn", "output upload failed", { error: String(error) });
     return false;
   }
+}
+
+/**
+ * PUTs every file to the job's URL for its name, a few at a time, reporting progress.
+ * Returns the failure to report, or null when all are stored.
+ */
+export async function storeOutputs(
+  files: { name: string; contentType: string }[],
+  urls: Record<string, string>,
+  outDir: string,
+  emit: Emit,
+  signal: AbortSignal,
+): Promise<Failure | null> {
+  // The job's URLs by file name, as a Map: only names the api sent are found.
+  const outputs = new Map(Object.entries(urls));
+  const missing = files.filter((f) => !outputs.has(f.name));
+  if (missing.length) {
+    return fail(
+      "OUTPUT_UPLOAD_FAILED",
+      `No upload URL for ${missing.map((f) => f.name).join(", ")}.`,
+      false,
+    );
+  }
+  let uploaded = 0;
+  let failed: string | null = null;
+  const storing = limiter(PARALLEL_UPLOADS);
+  await Promise.all(
+    files.map((file) =>
+      storing.run(async () => {
+        if (failed) return;
+        const ok = await upload(
+          path.join(outDir, file.name),
+          outputs.get(file.name) ?? "",
+          file.contentType,
+          signal,
+        );
+        if (!ok) failed ??= file.name;
+        else
+          emit({
+            type: "progress",
+            stage: "uploading",
+            percent: Math.floor((++uploaded / files.length) * 100),
+          });
+      }),
+    ),
+  );
+  return failed ? fail("OUTPUT_UPLOAD_FAILED", `Storing ${failed} failed.`, true) : null;
 }
 
 /**
@@ -199,42 +246,8 @@ export async function runJob(
         ),
       );
     }
-    // The job's URLs by file name, as a Map: only names the api sent are found.
-    const outputs = new Map(Object.entries(job.outputs));
-    const missing = result.files.filter((f) => !outputs.has(f.name));
-    if (missing.length) {
-      return emit(
-        fail(
-          "OUTPUT_UPLOAD_FAILED",
-          `No upload URL for ${missing.map((f) => f.name).join(", ")}.`,
-          false,
-        ),
-      );
-    }
-    let uploaded = 0;
-    let failed: string | null = null;
-    const storing = limiter(PARALLEL_UPLOADS);
-    await Promise.all(
-      result.files.map((file) =>
-        storing.run(async () => {
-          if (failed) return;
-          const ok = await upload(
-            path.join(out, file.name),
-            outputs.get(file.name) ?? "",
-            file.contentType,
-            stop(),
-          );
-          if (!ok) failed ??= file.name;
-          else
-            emit({
-              type: "progress",
-              stage: "uploading",
-              percent: Math.floor((++uploaded / result.files.length) * 100),
-            });
-        }),
-      ),
-    );
-    if (failed) return emit(fail("OUTPUT_UPLOAD_FAILED", `Storing ${failed} failed.`, true));
+    const storeFailure = await storeOutputs(result.files, job.outputs, out, emit, stop());
+    if (storeFailure) return emit(storeFailure);
     log("info", "job done", {
       jobId: job.jobId,
       seconds: (Date.now() - started) / 1000,

@@ -1,12 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
-import {
-  TranscodeJobRequestSchema,
-  type TranscodeEvent,
-} from "@edge-music/core/transcode-contract";
+import { JobRequestSchema, type TranscodeEvent } from "@edge-music/core/transcode-contract";
 import { limiter } from "@edge-music/core/limiter";
 import { runJob } from "./job.js";
+import { runRepackage } from "./repackage.js";
 import { log } from "./log.js";
 
 /** Port the transcoder listens on when run by `npm start` (TRANSCODER_PORT overrides). */
@@ -101,7 +99,7 @@ export function createHandler(config: ServerConfig) {
     } catch {
       return problem(res, 400, "MALFORMED_JSON", "The request body is not valid JSON.");
     }
-    const parsed = TranscodeJobRequestSchema.safeParse(json);
+    const parsed = JobRequestSchema.safeParse(json);
     if (!parsed.success) {
       return problem(
         res,
@@ -126,7 +124,11 @@ export function createHandler(config: ServerConfig) {
     });
     try {
       await jobs.run(async () => {
-        if (!gone.signal.aborted) await runJob(parsed.data, emit, gone.signal, cpu.run);
+        if (gone.signal.aborted) return;
+        const job = parsed.data;
+        // Re-packaging decodes nothing: it does not wait for a transcode slot.
+        if ("kind" in job) await runRepackage(job, emit, gone.signal);
+        else await runJob(job, emit, gone.signal, cpu.run);
       });
     } catch (error) {
       if (gone.signal.aborted) {

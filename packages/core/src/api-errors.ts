@@ -47,6 +47,7 @@ export const API_ERRORS = {
   TRACK_NOT_READY: { status: 409, sentence: "The track is not ready to play yet." },
   UPLOAD_NOT_RECEIVED: { status: 409, sentence: "The file has not arrived in storage yet." },
   UPLOAD_PUBLISHED: { status: 409, sentence: "The upload is already a published track." },
+  PROTECTION_OFF: { status: 409, sentence: "Content protection is off on this deployment." },
   // 413, 415: the content is refused.
   BODY_TOO_LARGE: { status: 413, sentence: "The request body is too large." },
   FILE_TOO_LARGE: { status: 413, sentence: "The file is larger than uploads may be." },

@@ -15,6 +15,8 @@ export class CbcsDecryptError extends Error {
 }
 
 type Box = { type: string; start: number; size: number; header: number };
+/** WebCrypto's key type, named so in both the workers' and Node's type libraries. */
+type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 const text = (bytes: Uint8Array, at: number) =>
   String.fromCharCode(bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0);
@@ -112,7 +114,7 @@ const iv16 = (iv: Uint8Array) => {
  * that decrypts to a full PKCS#7 padding block is appended, then dropped with the padding.
  */
 async function cbcDecryptNoPadding(
-  key: CryptoKey,
+  key: AesKey,
   iv: Uint8Array,
   data: Uint8Array,
 ): Promise<Uint8Array> {
@@ -132,7 +134,7 @@ async function clearFragment(
   bytes: Uint8Array,
   moof: Box,
   encryption: TrackEncryption,
-  key: CryptoKey,
+  key: AesKey,
 ): Promise<void> {
   const traf = child(bytes, moof, "traf");
   const tfhd = traf && child(bytes, traf, "tfhd");
@@ -268,7 +270,7 @@ export function decryptCbcsStream(
   let buffer = new Uint8Array(0);
   let done = false;
   let encryption: TrackEncryption | null = null;
-  let key: CryptoKey | null = null;
+  let key: AesKey | null = null;
   /** Reads until `bytes` bytes are buffered (fewer at the end of the source). */
   const fill = async (bytes: number) => {
     while (buffer.length < bytes && !done) {

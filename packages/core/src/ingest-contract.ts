@@ -1,10 +1,18 @@
 import { z } from "zod";
 
-/** The ingest queue's message: which upload to process. Versioned; receivers parse it. */
-export const IngestMessageSchema = z.object({
-  version: z.literal(1),
-  uploadId: z.string().min(1).max(64),
-});
+/**
+ * The ingest queue's messages, versioned; receivers parse them: an upload to process, or a
+ * published track's clear asset version to re-package encrypted.
+ */
+export const IngestMessageSchema = z.union([
+  z.object({ version: z.literal(1), uploadId: z.string().min(1).max(64) }),
+  z.object({
+    version: z.literal(1),
+    kind: z.literal("repackage"),
+    trackId: z.string().min(1).max(64),
+    assetVersionId: z.string().min(1).max(64),
+  }),
+]);
 export type IngestMessage = z.infer<typeof IngestMessageSchema>;
 
 /** Content types accepted for upload, by what people upload: mp3, wav, flac, aac/m4a, ogg/opus, aiff. */

@@ -16,6 +16,12 @@ export const TokenRevocationSchema = z.object({
   subjects: z.array(z.string().min(1)).max(10),
   /** Territories where anyone may still play: `*` for everywhere. */
   territories: z.union([z.literal("*"), z.array(z.string().length(2)).max(300)]),
+  /**
+   * The track's current asset version, once it has replaced another (re-packaging): tokens
+   * naming any other version are void whenever they were issued, so superseded media (clear
+   * files still in edge caches) is never served again.
+   */
+  asset: z.string().min(1).optional(),
 });
 export type TokenRevocation = z.infer<typeof TokenRevocationSchema>;
 
@@ -25,6 +31,7 @@ export const tokenRevocationKey = (trackId: string) => `tracks/${trackId}/token-
 /** Whether a verified token is void under a track's record. */
 export function isRevoked(claims: PlaybackClaims, record: TokenRevocation | null): boolean {
   if (!record) return false;
+  if (record.asset !== undefined && claims.av !== record.asset) return true;
   // Tokens from before `iat` existed count as issued at 0: older than any record.
   if ((claims.iat ?? 0) * 1000 >= record.before) return false;
   if (record.subjects.includes(claims.sub)) return false;

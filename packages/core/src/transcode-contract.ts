@@ -27,6 +27,34 @@ export const TranscodeJobRequestSchema = z.object({
 });
 export type TranscodeJobRequest = z.infer<typeof TranscodeJobRequestSchema>;
 
+/**
+ * Re-packaging (`POST /jobs` too): an already published asset version's clear renditions
+ * become a new, encrypted asset version, without decoding or encoding the audio again.
+ */
+export const RepackageJobRequestSchema = z.object({
+  version: z.literal(1),
+  kind: z.literal("repackage"),
+  jobId: z.string().min(1).max(100),
+  /** Presigned GET of each clear rendition's media file, by rendition id. */
+  renditions: z
+    .array(
+      z.object({
+        id: z.enum(["aac_64", "aac_128", "aac_256", "flac"]),
+        url: z.url(),
+        sizeBytes: z.number().int().positive(),
+      }),
+    )
+    .min(1)
+    .max(4),
+  /** Presigned PUT per asset-relative output name (media files, playlists, manifests). */
+  outputs: z.record(z.string().min(1), z.url()),
+  protection: z.object({ scheme: z.literal("cbcs"), keyId: HexKeySchema, key: HexKeySchema }),
+});
+export type RepackageJobRequest = z.infer<typeof RepackageJobRequestSchema>;
+
+/** What `POST /jobs` accepts: a transcode (no `kind`) or a re-packaging. */
+export const JobRequestSchema = z.union([RepackageJobRequestSchema, TranscodeJobRequestSchema]);
+
 export const REFUSAL_CODES = [
   "NOT_AUDIO",
   "PLAYLIST",
@@ -45,6 +73,15 @@ export const REFUSAL_CODES = [
   "OUTPUT_UPLOAD_FAILED",
 ] as const;
 
+const RenditionSummary = z.object({
+  id: z.enum(["aac_64", "aac_128", "aac_256", "flac"]),
+  codecs: z.string(),
+  bandwidth: z.number().int().positive(),
+  averageBandwidth: z.number().int().positive(),
+  sizeBytes: z.number().int().positive(),
+  fragments: z.number().int().positive(),
+});
+
 const Tags = z.object({
   title: z.string().optional(),
   artist: z.string().optional(),
@@ -57,16 +94,7 @@ const Tags = z.object({
 
 export const TranscodeResultSchema = z.object({
   durationSeconds: z.number().positive(),
-  renditions: z.array(
-    z.object({
-      id: z.enum(["aac_64", "aac_128", "aac_256", "flac"]),
-      codecs: z.string(),
-      bandwidth: z.number().int().positive(),
-      averageBandwidth: z.number().int().positive(),
-      sizeBytes: z.number().int().positive(),
-      fragments: z.number().int().positive(),
-    }),
-  ),
+  renditions: z.array(RenditionSummary),
   loudness: z.object({
     integratedLufs: z.number(),
     lraLu: z.number(),
@@ -87,6 +115,13 @@ export const TranscodeResultSchema = z.object({
 });
 export type TranscodeResult = z.infer<typeof TranscodeResultSchema>;
 
+export const RepackageResultSchema = z.object({
+  renditions: z.array(RenditionSummary),
+  protection: z.object({ scheme: z.literal("cbcs"), keyId: HexKeySchema }),
+  files: z.array(z.string()),
+});
+export type RepackageResult = z.infer<typeof RepackageResultSchema>;
+
 /** One line of the NDJSON response body: progress while working, then one `done` or `failed`. */
 export const TranscodeEventSchema = z.discriminatedUnion("type", [
   z.object({
@@ -95,6 +130,7 @@ export const TranscodeEventSchema = z.discriminatedUnion("type", [
     percent: z.number().min(0).max(100),
   }),
   z.object({ type: z.literal("done"), result: TranscodeResultSchema }),
+  z.object({ type: z.literal("repackaged"), result: RepackageResultSchema }),
   z.object({
     type: z.literal("failed"),
     code: z.enum(REFUSAL_CODES),

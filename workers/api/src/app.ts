@@ -17,6 +17,7 @@ import { searchRoutes } from "./features/search/search.routes";
 import { trackRoutes } from "./features/catalog/tracks.routes";
 import { downloadRoutes, playbackRoutes } from "./features/playback/playback.routes";
 import { licenseRoutes } from "./features/playback/licenses.routes";
+import { repackageRoutes } from "./features/uploads/repackage.routes";
 import { rightsHolderRoutes, trackRightsRoutes } from "./features/plays/rights.routes";
 import { userRoutes } from "./features/accounts/users.routes";
 import { uploadRoutes } from "./features/uploads/uploads.routes";
@@ -97,6 +98,7 @@ export function createApp() {
   app.route("/v1/playback-events", playEventRoutes);
   app.route("/v1/licenses", licenseRoutes);
   app.route("/v1/downloads", downloadRoutes);
+  app.route("/v1/admin/repackage", repackageRoutes);
   app.route("/v1/royalties", royaltyRoutes);
   app.route("/v1/rights-holders", rightsHolderRoutes);
   app.route("/v1/genres", genreRoutes);

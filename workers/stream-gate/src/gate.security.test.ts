@@ -179,6 +179,18 @@ describe("revoked tokens", () => {
     expect(await fetchMedia(await tokenFor({ sub: "usr_fan", iat: now() + 1 }))).toBe(200);
   });
 
+  it("refuses a token for any asset version but the one a re-packaged track pins, even a new token", async () => {
+    await env.MEDIA.put(`tracks/${TRACK}/av_new/aac_64/media.mp4`, MEDIA);
+    const old = await tokenFor({ sub: "usr_fan", iat: now() + 5 });
+    const current = await tokenFor({ sub: "usr_fan", av: "av_new", iat: now() - 3600 });
+    // Served (and cached) before the re-packaging.
+    expect(await fetchMedia(old)).toBe(200);
+    await revoke({ version: 1, before: 0, subjects: [], territories: "*", asset: "av_new" });
+    expect(await fetchMedia(old)).toBe(403);
+    expect(await fetchMedia(current)).toBe(200);
+    await env.MEDIA.delete(tokenRevocationKey(TRACK));
+  });
+
   it("refuses every older token when the record cannot be read", async () => {
     await env.MEDIA.put(tokenRevocationKey(TRACK), "{not json");
     expect(await fetchMedia(await tokenFor({ sub: "usr_owner", ter: "FR" }))).toBe(403);

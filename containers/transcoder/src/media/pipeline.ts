@@ -6,7 +6,6 @@ import {
   FRAGMENT_SECONDS,
   RENDITIONS,
   assetContentType,
-  type Rendition,
 } from "@edge-music/core/renditions";
 import { startProcess, runProcess, type ProcessResult } from "../run-process.js";
 import {
@@ -17,28 +16,12 @@ import {
   planEncoderGroups,
   type PcmFormat,
 } from "./ffmpeg-args.js";
-import { readFmp4Layout } from "./fmp4.js";
 import { parseEbur128Summary, type Loudness } from "./loudness.js";
-import {
-  dashManifest,
-  masterPlaylist,
-  measuredBandwidth,
-  mediaPlaylist,
-  type RenditionOutput,
-} from "./manifests.js";
+import { writeManifests, type RenditionSummary } from "./packaging.js";
 import { classifyFailure, type JobFailure } from "./failures.js";
 import type { ProbedSource } from "./probe.js";
 import { WaveformMeter } from "./waveform.js";
 import { encryptInPlace, type ContentKey } from "./packager.js";
-
-export type RenditionSummary = {
-  id: Rendition["id"];
-  codecs: string;
-  bandwidth: number;
-  averageBandwidth: number;
-  sizeBytes: number;
-  fragments: number;
-};
 
 export type TranscodeResult = {
   durationSeconds: number;
@@ -176,33 +159,11 @@ export async function transcode(
   }
   onProgress("packaging", 99);
   const protection = contentKey ? { scheme: "cbcs" as const, keyId: contentKey.keyId } : null;
-  const outputs: RenditionOutput[] = [];
-  const files: TranscodeResult["files"] = [];
-  const add = (name: string) =>
-    files.push({
-      name,
-      contentType: assetContentType(name),
-    });
-  for (const rendition of RENDITIONS) {
-    const layout = await readFmp4Layout(path.join(outDir, ASSET_FILES.media(rendition.id)));
-    outputs.push({ rendition, layout, sampleRate: pcm.sampleRate });
-    await writeFile(
-      path.join(outDir, ASSET_FILES.mediaPlaylist(rendition.id)),
-      mediaPlaylist(layout, "media.mp4", protection),
-    );
-    add(ASSET_FILES.media(rendition.id));
-    add(ASSET_FILES.mediaPlaylist(rendition.id));
-  }
-  // The lossless rendition carries no encoder priming: its length is the audio's length.
-  const durationSeconds =
-    outputs.find((o) => o.rendition.codec === "flac")?.layout.durationSeconds ??
-    Math.max(...outputs.map((o) => o.layout.durationSeconds));
-  await writeFile(path.join(outDir, ASSET_FILES.master), masterPlaylist(outputs));
-  await writeFile(path.join(outDir, ASSET_FILES.mpd), dashManifest(outputs, durationSeconds, protection));
+  const written = await writeManifests(outDir, RENDITIONS, pcm.sampleRate, protection);
+  const files = written.files;
+  const add = (name: string) => files.push({ name, contentType: assetContentType(name) });
   const peaks = meter.finish();
   await writeFile(path.join(outDir, ASSET_FILES.waveform), JSON.stringify(peaks));
-  add(ASSET_FILES.master);
-  add(ASSET_FILES.mpd);
   add(ASSET_FILES.waveform);
   if (source.coverStreamIndex !== null) {
     const cover = await runProcess(
@@ -217,18 +178,8 @@ export async function transcode(
   return {
     ok: true,
     result: {
-      durationSeconds,
-      renditions: outputs.map(({ rendition, layout }) => {
-        const bw = measuredBandwidth(layout);
-        return {
-          id: rendition.id,
-          codecs: rendition.codecs,
-          bandwidth: bw.peak,
-          averageBandwidth: bw.average,
-          sizeBytes: layout.sizeBytes,
-          fragments: layout.fragments.length,
-        };
-      }),
+      durationSeconds: written.durationSeconds,
+      renditions: written.renditions,
       loudness,
       waveform: {
         samplesPerPixel: peaks.samples_per_pixel,

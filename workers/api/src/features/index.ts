@@ -22,6 +22,7 @@ import { StorageSweeps } from "./uploads/storage-sweeps";
 import { TokenRevocations } from "./accounts/token-revocations";
 import { TrackService } from "./catalog/tracks";
 import { UploadService } from "./uploads/uploads";
+import { RepackageService } from "./uploads/repackage";
 
 export type Services = ReturnType<typeof buildServices>;
 
@@ -35,6 +36,7 @@ export function buildServices(env: Env, config: Config) {
   const sweeps = new StorageSweeps(db, env.MEDIA);
   const subscriptions = new SubscriptionService(db, config);
   const playback = new PlaybackService(db, config, env.MEDIA);
+  const revocations = new TokenRevocations(db, env.MEDIA);
   return {
     auth: new AuthService(db, config),
     artists: new ArtistService(db),
@@ -44,6 +46,7 @@ export function buildServices(env: Env, config: Config) {
     search: new SearchService(db),
     uploads: new UploadService(db, config, env, sweeps),
     ingest: new IngestService(db, config, env, genres, sweeps),
+    repackage: new RepackageService(db, config, env, sweeps, revocations),
     sweeps,
     playback,
     licenses: new LicenseService(db, config, playback),
@@ -53,7 +56,7 @@ export function buildServices(env: Env, config: Config) {
     recommendations: new RecommendationService(db),
     subscriptions,
     privacy: new PrivacyService(db, env.DB, counters, streams, subscriptions, sweeps),
-    revocations: new TokenRevocations(db, env.MEDIA),
+    revocations,
     plays: new PlaysService(db, counters, streams, config.playback.keys, config.plays),
     royalties: new RoyaltyService(db, config, counters),
   };

@@ -21,6 +21,17 @@ export async function consumeIngest(batch: MessageBatch<unknown>, env: Env): Pro
         log("error", "ingest message refused", { queue: batch.queue, messageId: message.id });
         return message.ack();
       }
+      if ("kind" in parsed.data) {
+        const { trackId, assetVersionId } = parsed.data;
+        // A re-packaging that failed for good leaves the track playing as it was (clear).
+        const outcome = deadLetter
+          ? { kind: "failed" as const }
+          : await services.repackage.process(trackId, assetVersionId, message.attempts);
+        log("info", "repackage", { trackId, outcome: outcome.kind, attempts: message.attempts });
+        if (outcome.kind === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
+        else message.ack();
+        return;
+      }
       const { uploadId } = parsed.data;
       if (deadLetter) {
         await services.ingest.failForGood(uploadId, "GAVE_UP", DEAD_LETTER_REASON);

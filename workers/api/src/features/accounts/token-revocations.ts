@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { trackRights, tracks } from "@edge-music/core/db/schema";
+import { assetVersions, trackRights, tracks } from "@edge-music/core/db/schema";
 import { tokenRevocationKey, type TokenRevocation } from "@edge-music/core/token-revocation";
 import type { Db } from "../../lib/db";
 import { log } from "../../lib/log";
@@ -8,6 +8,9 @@ import { rightActive, WORLDWIDE } from "../plays/rights";
 import { forgetStreamAccess } from "../playback/stream-access";
 
 const WRITE_ATTEMPTS = 3;
+
+/** How a re-packaged asset version names its origin (`repack:<the version it replaced>`). */
+export const REPACKAGED_ORIGIN = "repack:";
 
 /**
  * Tells the stream-gate which playback tokens of a track stopped being good: after a change
@@ -47,15 +50,38 @@ export class TokenRevocations {
     }
   }
 
-  /** Who may still play `trackId` (mirroring the playback grant), or null for everyone. */
+  /**
+   * The track's record: who may still play it (mirroring the playback grant), and, once its
+   * media was re-packaged, the only asset version tokens may name; null when nothing is void.
+   */
   private async recordFor(trackId: string, now: number): Promise<TokenRevocation | null> {
     const track = await this.db
-      .select({ visibility: tracks.visibility, ownerId: tracks.ownerId })
+      .select({
+        visibility: tracks.visibility,
+        ownerId: tracks.ownerId,
+        assetVersionId: tracks.assetVersionId,
+        origin: assetVersions.uploadId,
+      })
       .from(tracks)
+      .leftJoin(assetVersions, eq(assetVersions.id, tracks.assetVersionId))
       .where(eq(tracks.id, trackId))
       .get();
+    if (!track) return { version: 1, before: now, subjects: [], territories: [] };
+    const who = await this.whoMayPlay(trackId, track, now);
+    const pinned = track.origin?.startsWith(REPACKAGED_ORIGIN) && track.assetVersionId;
+    if (!pinned) return who;
+    return {
+      ...(who ?? { version: 1, before: now, subjects: [], territories: "*" }),
+      asset: pinned,
+    };
+  }
+
+  private async whoMayPlay(
+    trackId: string,
+    track: { visibility: string; ownerId: string },
+    now: number,
+  ): Promise<TokenRevocation | null> {
     const base = { version: 1 as const, before: now };
-    if (!track) return { ...base, subjects: [], territories: [] };
     // Unlisted tracks play for anyone with the link, without rights (as the grant decides).
     if (track.visibility === "unlisted") return null;
     if (track.visibility === "private") {

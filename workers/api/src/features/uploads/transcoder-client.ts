@@ -1,10 +1,12 @@
 import {
   TranscodeEventSchema,
   type TranscodeEvent,
+  type RepackageJobRequest,
+  type RepackageResult,
   type TranscodeJobRequest,
   type TranscodeResult,
 } from "@edge-music/core/transcode-contract";
-import { ASSET_OUTPUT_NAMES, assetContentType } from "@edge-music/core/renditions";
+import { ASSET_FILES, ASSET_OUTPUT_NAMES, assetContentType } from "@edge-music/core/renditions";
 import type { uploads } from "@edge-music/core/db/schema";
 import type { Config } from "../../lib/config";
 import { presign } from "../../lib/presign";
@@ -16,12 +18,25 @@ const TRANSCODER_INSTANCES = 4;
 export type TranscodeFailure = { code: string; reason: string; retryable: boolean };
 export type TranscodeOutcome =
   { ok: true; result: TranscodeResult } | { ok: false; failure: TranscodeFailure };
+export type RepackageOutcome =
+  { ok: true; result: RepackageResult } | { ok: false; failure: TranscodeFailure };
 type Progress = Extract<TranscodeEvent, { type: "progress" }>;
 
-const unavailable = (reason: string): TranscodeOutcome => ({
-  ok: false,
-  failure: { code: "TRANSCODER_UNAVAILABLE", reason, retryable: true },
-});
+type JobEnd =
+  Exclude<TranscodeEvent, Progress> | { type: "unavailable"; failure: TranscodeFailure };
+
+/** Why a job did not end as asked: its failure, or an answer of the other kind of job. */
+function failureOf(end: JobEnd): TranscodeFailure {
+  if (end.type === "failed") {
+    return { code: end.code, reason: end.reason, retryable: end.retryable };
+  }
+  if (end.type === "unavailable") return end.failure;
+  return {
+    code: "TRANSCODE_FAILED",
+    reason: "The transcoder answered with another kind of result.",
+    retryable: true,
+  };
+}
 
 /**
  * Talks to the transcoder: hands it presigned URLs for the source and every output of an
@@ -44,13 +59,7 @@ export class TranscoderClient {
     const storage = this.config.storage;
     const outputs: Record<string, string> = {};
     for (const name of ASSET_OUTPUT_NAMES) {
-      const contentType = assetContentType(name);
-      outputs[name] = await presign(storage, {
-        method: "PUT",
-        key: `${prefix}${name}`,
-        headers: { "content-type": contentType },
-        expiresSeconds: urlTtlSeconds,
-      });
+      outputs[name] = await this.putUrl(prefix, name, urlTtlSeconds);
     }
     const job: TranscodeJobRequest = {
       version: 1,
@@ -67,6 +76,64 @@ export class TranscoderClient {
       limits: { maxDurationSeconds: this.config.ingest.maxDurationSeconds },
       ...(contentKey ? { protection: { scheme: "cbcs" as const, ...contentKey } } : {}),
     };
+    const end = await this.post(job, upload.id, onProgress, signal);
+    if (end.type === "done") return { ok: true, result: end.result };
+    return { ok: false, failure: failureOf(end) };
+  }
+
+  /**
+   * Has the transcoder re-package an asset version's clear renditions (`sources`: presigned
+   * GETs by rendition id) into encrypted files at `prefix`, under `contentKey`.
+   */
+  async repackage(
+    jobId: string,
+    sources: RepackageJobRequest["renditions"],
+    prefix: string,
+    contentKey: ContentKey,
+    urlTtlSeconds: number,
+  ): Promise<RepackageOutcome> {
+    const outputs: Record<string, string> = {};
+    for (const { id } of sources) {
+      for (const name of [ASSET_FILES.media(id), ASSET_FILES.mediaPlaylist(id)])
+        outputs[name] = await this.putUrl(prefix, name, urlTtlSeconds);
+    }
+    for (const name of [ASSET_FILES.master, ASSET_FILES.mpd])
+      outputs[name] = await this.putUrl(prefix, name, urlTtlSeconds);
+    const job: RepackageJobRequest = {
+      version: 1,
+      kind: "repackage",
+      jobId,
+      renditions: sources,
+      outputs,
+      protection: { scheme: "cbcs", ...contentKey },
+    };
+    const end = await this.post(job, jobId, async () => undefined);
+    if (end.type === "repackaged") return { ok: true, result: end.result };
+    return { ok: false, failure: failureOf(end) };
+  }
+
+  private putUrl(prefix: string, name: string, expiresSeconds: number): Promise<string> {
+    return presign(this.config.storage, {
+      method: "PUT",
+      key: `${prefix}${name}`,
+      headers: { "content-type": assetContentType(name) },
+      expiresSeconds,
+    });
+  }
+
+  /** Sends a job and follows its NDJSON answer (progress lines) to its last event. */
+  private async post(
+    job: TranscodeJobRequest | RepackageJobRequest,
+    jobId: string,
+    onProgress: (stage: Progress["stage"], percent: number) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<
+    Exclude<TranscodeEvent, Progress> | { type: "unavailable"; failure: TranscodeFailure }
+  > {
+    const unavailable = (reason: string) => ({
+      type: "unavailable" as const,
+      failure: { code: "TRANSCODER_UNAVAILABLE", reason, retryable: true },
+    });
     const res = await this.send(
       new Request(`${this.base()}/jobs`, {
         method: "POST",
@@ -77,7 +144,7 @@ export class TranscoderClient {
         body: JSON.stringify(job),
         ...(signal ? { signal } : {}),
       }),
-      upload.id,
+      jobId,
     );
     if (!res.ok || !res.body) return unavailable(`The transcoder answered ${res.status}.`);
     let buffered = "";
@@ -90,13 +157,7 @@ export class TranscoderClient {
         buffered = buffered.slice(newline + 1);
         if (!line) continue;
         const event = TranscodeEventSchema.parse(JSON.parse(line));
-        if (event.type === "done") return { ok: true, result: event.result };
-        if (event.type === "failed") {
-          return {
-            ok: false,
-            failure: { code: event.code, reason: event.reason, retryable: event.retryable },
-          };
-        }
+        if (event.type !== "progress") return event;
         await onProgress(event.stage, event.percent);
         // Going away is what stops the transcoder's job: it kills its processes at once.
         signal?.throwIfAborted();
