@@ -4,14 +4,16 @@
  * pipeline and through the naive approach, in the same run; complete -> ready for one track
  * through the local stack; an album (12 tonal 4-minute tracks) through the local stack, with
  * the pipeline's factor on the same material in the same run; then the single-pass job on a
- * long tonal input (BENCH_LONG_MINUTES, default 60) for its peak memory.
- * BENCH_PARTS (comma-separated: ladder, stack, album, memory) runs only some of it.
+ * long tonal input (BENCH_LONG_MINUTES, default 60) for its peak memory; and the cost of
+ * content protection: the single-pass job with and without cbcs encryption, alternating.
+ * BENCH_PARTS (comma-separated: ladder, protection, stack, album, memory) runs only some of it.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { bundleForNode } from "@edge-music/transcoder/build";
+import { packagerPath } from "@edge-music/transcoder/media/packager";
 import { ROOT } from "../../scripts/lib/setup.mjs";
 import { MATERIALS, makeMaterial, type Material } from "@edge-music/testkit/lavfi-media";
 import { albumBatch, completeToReadySeconds } from "./through-stack";
@@ -20,7 +22,9 @@ const MINUTES = Number(process.env["BENCH_MINUTES"] ?? 5);
 const LONG_MINUTES = Number(process.env["BENCH_LONG_MINUTES"] ?? 60);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const ALBUM_TRACKS = Number(process.env["BENCH_ALBUM_TRACKS"] ?? 12);
-const PARTS = new Set((process.env["BENCH_PARTS"] ?? "ladder,stack,album,memory").split(","));
+const PARTS = new Set(
+  (process.env["BENCH_PARTS"] ?? "ladder,protection,stack,album,memory").split(","),
+);
 
 /** The process and all its descendants, found through each thread's `children` list. */
 function processTree(rootPid: number): number[] {
@@ -78,6 +82,8 @@ function bundle(script: string, outDir: string): Promise<string> {
 async function measure(script: string, args: string[], sampleMemory = false) {
   const child = spawn(process.execPath, [script, ...args], {
     cwd: ROOT,
+    // The bundle runs from a scratch folder: it is told where the packager is, as in the image.
+    env: { ...process.env, SHAKA_PACKAGER: packagerPath() },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let stdout = "";
@@ -92,6 +98,7 @@ async function measure(script: string, args: string[], sampleMemory = false) {
   const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
     wallSeconds: number;
     cpuSeconds: number;
+    mediaBytes?: number;
   };
   return { ...result, peakMemoryMb: peak / 1024 / 1024 };
 }
@@ -173,6 +180,52 @@ try {
     }
     console.log(
       `worst material: single pass ${worstRealtime.toFixed(1)}x realtime (target >= 25x), ${worstSpeedup.toFixed(2)}x faster than naive (target >= 1.7x)`,
+    );
+  }
+
+  if (PARTS.has("protection")) {
+    // Clear and encrypted jobs alternate on the same material, so both see the same machine.
+    console.log(
+      `\ncontent protection: the single-pass job with and without cbcs, ${MINUTES}-minute tracks, median of ${ROUNDS} rounds`,
+    );
+    console.log("material  clear s   cbcs s   wall +%   media bytes clear -> cbcs");
+    let worst = -Infinity;
+    for (const material of ["chord", "noise"] as const) {
+      const source = sourceOf(material);
+      const clear: { wall: number; bytes: number }[] = [];
+      const cbcs: { wall: number; bytes: number }[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const mode of round % 2
+          ? (["cbcs", "clear"] as const)
+          : (["clear", "cbcs"] as const)) {
+          const out = mkdtempSync(path.join(work, "out-"));
+          try {
+            const r = await measure(singlePass, [
+              source,
+              out,
+              ...(mode === "cbcs" ? ["cbcs"] : []),
+            ]);
+            (mode === "cbcs" ? cbcs : clear).push({
+              wall: r.wallSeconds,
+              bytes: r.mediaBytes ?? 0,
+            });
+          } finally {
+            rmSync(out, { recursive: true, force: true });
+          }
+        }
+      }
+      const clearWall = median(clear.map((c) => c.wall));
+      const cbcsWall = median(cbcs.map((c) => c.wall));
+      const extra = (cbcsWall / clearWall - 1) * 100;
+      worst = Math.max(worst, extra);
+      const clearBytes = clear[0]?.bytes ?? 0;
+      const cbcsBytes = cbcs[0]?.bytes ?? 0;
+      console.log(
+        `${material.padEnd(9)} ${clearWall.toFixed(2).padStart(7)} ${cbcsWall.toFixed(2).padStart(8)} ${extra.toFixed(1).padStart(8)}%   ${clearBytes} -> ${cbcsBytes} (${(((cbcsBytes - clearBytes) / clearBytes) * 100).toFixed(2)}%)`,
+      );
+    }
+    console.log(
+      `encryption costs at most ${worst.toFixed(1)}% more wall time per job (target <= 3%)`,
     );
   }
 

@@ -68,8 +68,9 @@ export async function encryptInPlace(
   scratchDir: string,
   fragmentSeconds: number,
   signal?: AbortSignal,
+  flagFileName = "packager.flags",
 ): Promise<ProcessResult> {
-  const flagFile = path.join(scratchDir, "packager.flags");
+  const flagFile = path.join(scratchDir, flagFileName);
   const files = mediaFiles.map((input) => ({ input, output: `${input}.cbcs.mp4` }));
   await writeFile(flagFile, encryptionFlags(key), { mode: 0o600 });
   let result: ProcessResult;

@@ -104,19 +104,49 @@ export async function transcode(
   // (the others then end on a broken pipe or our SIGKILL, which says nothing).
   const all = [decoder, ...encoders];
   let firstFailure: Exclude<ProcessResult, { ok: true }> | null = null;
+  // Each group's files are encrypted as soon as its encoder is done, while the others still
+  // encode: only the last group's packaging adds to the job's wall time.
+  const encryptions: Promise<ProcessResult>[] = [];
   const results = await Promise.all(
-    all.map((c) =>
+    all.map((c, i) =>
       c.done.then((r) => {
         if (!r.ok && !firstFailure) {
           firstFailure = r;
           for (const other of all) other.child.kill("SIGKILL");
         }
+        const group = groups[i - 1];
+        if (r.ok && contentKey && group?.outputs.length) {
+          encryptions.push(
+            encryptInPlace(
+              group.outputs.map((o) => o.path),
+              contentKey,
+              outDir,
+              FRAGMENT_SECONDS,
+              signal,
+              `packager-${i}.flags`,
+            ),
+          );
+        }
         return r;
       }),
     ),
   );
+  const encrypted = await Promise.all(encryptions);
   if (firstFailure) {
     return { ok: false, failure: { ...classifyFailure(firstFailure), detail: firstFailure } };
+  }
+  const encryptFailure = encrypted.find((e) => !e.ok);
+  if (encryptFailure) {
+    return {
+      ok: false,
+      failure: {
+        type: "failed",
+        code: "TRANSCODE_FAILED",
+        reason: "Encrypting the renditions failed; the upload will be tried again.",
+        retryable: true,
+        detail: encryptFailure,
+      },
+    };
   }
 
   onProgress("packaging", 98);
@@ -134,28 +164,6 @@ export async function transcode(
         detail: analysisResult,
       },
     };
-  }
-  // Encryption re-packages the encoders' files (no decoding): analysis above used the clear PCM.
-  if (contentKey) {
-    const encrypted = await encryptInPlace(
-      RENDITIONS.map((r) => path.join(outDir, ASSET_FILES.media(r.id))),
-      contentKey,
-      outDir,
-      FRAGMENT_SECONDS,
-      signal,
-    );
-    if (!encrypted.ok) {
-      return {
-        ok: false,
-        failure: {
-          type: "failed",
-          code: "TRANSCODE_FAILED",
-          reason: "Encrypting the renditions failed; the upload will be tried again.",
-          retryable: true,
-          detail: encrypted,
-        },
-      };
-    }
   }
   onProgress("packaging", 99);
   const protection = contentKey ? { scheme: "cbcs" as const, keyId: contentKey.keyId } : null;
