@@ -144,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             extra: ["--test-scheduled"],
           }),
           "--log-level",
+          // E2E_API_LOG_LEVEL=log shows the worker's own log lines (written to api.log).
           process.env["E2E_API_LOG_LEVEL"] ?? "warn",
         ],
         // The worker's own log lines (stdout) go to a file beside its state, for a failing test.
