@@ -18,6 +18,7 @@ import { trackRoutes } from "./features/catalog/tracks.routes";
 import { downloadRoutes, playbackRoutes } from "./features/playback/playback.routes";
 import { licenseRoutes } from "./features/playback/licenses.routes";
 import { repackageRoutes } from "./features/uploads/repackage.routes";
+import { contentKeyRoutes } from "./features/playback/content-keys.routes";
 import { rightsHolderRoutes, trackRightsRoutes } from "./features/plays/rights.routes";
 import { userRoutes } from "./features/accounts/users.routes";
 import { uploadRoutes } from "./features/uploads/uploads.routes";
@@ -99,6 +100,7 @@ export function createApp() {
   app.route("/v1/licenses", licenseRoutes);
   app.route("/v1/downloads", downloadRoutes);
   app.route("/v1/admin/repackage", repackageRoutes);
+  app.route("/v1/admin", contentKeyRoutes);
   app.route("/v1/royalties", royaltyRoutes);
   app.route("/v1/rights-holders", rightsHolderRoutes);
   app.route("/v1/genres", genreRoutes);

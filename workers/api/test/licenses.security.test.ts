@@ -8,7 +8,14 @@ import {
 import { parseKeyRing } from "@edge-music/core/key-ring";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
 import { createArtist, createTrack, makeReady, openWorldwide, protect } from "./catalog-fixtures";
-import { accountWithRole, call, callJson, expectProblem, type Account } from "./helpers";
+import {
+  accountWithRole,
+  adminAccount,
+  call,
+  callJson,
+  expectProblem,
+  type Account,
+} from "./helpers";
 
 const KEYS = parseKeyRing(env.PLAYBACK_KEYS, "PLAYBACK_KEYS");
 
@@ -302,5 +309,38 @@ describe("downloads of encrypted media", () => {
       KEYS,
     );
     await expectProblem(await call("GET", `/v1/downloads/${clearToken}`), 404, "NOT_FOUND");
+  });
+});
+
+describe("retiring a key-encryption key", () => {
+  it("re-wraps keys under the active KEK, only for admins, and the licenses stay the same", async () => {
+    const artist = await accountWithRole("artist");
+    const listener = await accountWithRole("listener");
+    const a = await createArtist(artist, "Old KEK Band");
+    const id = (await createTrack(artist, a.id, { title: "Wrapped long ago" })).id;
+    await makeReady(id);
+    await openWorldwide(id);
+    const key = await protect(id, "kek0");
+    const rewrap = (token: string) => call("POST", "/v1/admin/content-keys/rewrap", { token });
+    await expectProblem(await rewrap(listener.accessToken), 403, "FORBIDDEN");
+    const admin = await adminAccount();
+    let result = { rewrapped: 0, remaining: 1 };
+    while (result.remaining > 0) {
+      result = await callJson("POST", "/v1/admin/content-keys/rewrap", 200, {
+        token: admin.accessToken,
+      });
+    }
+    const row = await env.DB.prepare("SELECT kek_id FROM content_keys WHERE key_id = ?")
+      .bind(key.keyId)
+      .first<{ kek_id: string }>();
+    expect(row?.kek_id).toBe("kek1");
+    // The key itself did not change: the license gives the same one.
+    const { token } = await grant(id, listener);
+    const res = await askLicense([keyIdToBase64Url(key.keyId)], {
+      token: listener.accessToken,
+      grant: token,
+    });
+    const license = (await res.json()) as License;
+    expect(license.keys[0]?.k).toBe(bytesToBase64Url(hexToBytes(key.key)));
   });
 });

@@ -7,6 +7,7 @@ import { GenreService } from "./catalog/genres";
 import { IngestService } from "./uploads/ingest";
 import { PlaybackService } from "./playback/playback";
 import { LicenseService } from "./playback/licenses";
+import { rewrapContentKeys } from "./playback/content-keys";
 import { ListenerStreamLimits } from "./playback/listener-streams";
 import { PlayCounters } from "./plays/play-counters";
 import { PlaysService } from "./plays/plays";
@@ -50,6 +51,9 @@ export function buildServices(env: Env, config: Config) {
     sweeps,
     playback,
     licenses: new LicenseService(db, config, playback),
+    contentKeys: {
+      rewrap: () => rewrapContentKeys(db, config.protection.keks, config.protection.activeKekId),
+    },
     rights,
     playlists: new PlaylistService(db, env.DB),
     likes: new LikeService(db),

@@ -4,8 +4,11 @@ import {
   bytesToHex,
   hexToBytes,
 } from "@edge-music/core/content-protection";
+import { and, count, eq, ne } from "drizzle-orm";
 import { DomainError } from "@edge-music/core/api-errors";
+import { contentKeys } from "@edge-music/core/db/schema";
 import { decodeKeyText, type KeyRing } from "@edge-music/core/key-ring";
+import type { Db } from "../../lib/db";
 import { log } from "../../lib/log";
 
 /** A content key: key id and key, 32 hex digits each (as the packager and manifests write them). */
@@ -114,4 +117,40 @@ export async function openContentKey(stored: WrappedContentKey, keks: KeyRing): 
     log("error", "content key unreadable", { error: error.message });
     throw new DomainError("CONTENT_KEY_UNREADABLE");
   }
+}
+
+/** Keys re-wrapped per call: each is one D1 update. */
+const REWRAP_BATCH = 200;
+
+/**
+ * Re-wraps up to a batch of stored keys that are not under the active KEK, so an old KEK can
+ * leave the ring once none is left under it. Each update is conditional on the row being as
+ * read (two admins at once re-wrap each key once). Returns how many were done and remain.
+ */
+export async function rewrapContentKeys(
+  db: Db,
+  keks: KeyRing,
+  activeKekId: string,
+): Promise<{ rewrapped: number; remaining: number }> {
+  const stale = await db
+    .select()
+    .from(contentKeys)
+    .where(ne(contentKeys.kekId, activeKekId))
+    .limit(REWRAP_BATCH);
+  let rewrapped = 0;
+  for (const stored of stale) {
+    const key = await openContentKey(stored, keks);
+    const fresh = await wrapContentKey({ keyId: stored.keyId, key }, keks, activeKekId);
+    const done = await db
+      .update(contentKeys)
+      .set({ kekId: fresh.kekId, wrappedKey: fresh.wrappedKey })
+      .where(and(eq(contentKeys.keyId, stored.keyId), eq(contentKeys.kekId, stored.kekId)))
+      .returning({ keyId: contentKeys.keyId });
+    rewrapped += done.length;
+  }
+  const [left] = await db
+    .select({ n: count() })
+    .from(contentKeys)
+    .where(ne(contentKeys.kekId, activeKekId));
+  return { rewrapped, remaining: left?.n ?? 0 };
 }
