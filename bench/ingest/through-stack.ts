@@ -7,8 +7,11 @@ const PARALLEL_UPLOADS = 3;
 const ALBUM_POLL_MS = 500;
 
 /** An artist's account on a fresh local stack, as `npm start` runs it (transcoder in its own process). */
-async function withUploader<T>(run: (stack: Stack, token: string) => Promise<T>): Promise<T> {
-  const stack = await startStack({ transcoder: "process" });
+async function withUploader<T>(
+  run: (stack: Stack, token: string) => Promise<T>,
+  vars: Record<string, string> = {},
+): Promise<T> {
+  const stack = await startStack({ transcoder: "process", vars });
   try {
     return await run(stack, await registerAccount(stack, "bench@bench.local", "Bench"));
   } finally {
@@ -34,14 +37,17 @@ async function ready(stack: Stack, token: string, id: string, pollMs = 100): Pro
  * Seconds from `complete` to `ready` for one file through the whole local stack: api under
  * wrangler dev (queue, consumer, D1, R2 via presigned URLs) and the transcoder.
  */
-export function completeToReadySeconds(file: string): Promise<number> {
+export function completeToReadySeconds(
+  file: string,
+  vars: Record<string, string> = {},
+): Promise<number> {
   return withUploader(async (stack, token) => {
     const id = await putUpload(stack, token, file);
     const started = performance.now();
     await apiCall(stack, token, "POST", `/v1/uploads/${id}/complete`);
     await ready(stack, token, id);
     return (performance.now() - started) / 1000;
-  });
+  }, vars);
 }
 
 /**

@@ -1,10 +1,5 @@
 import { completionPrefixes, foldText } from "@edge-music/core/search-text";
-import {
-  albumDoc,
-  artistDoc,
-  trackDoc,
-  type SearchDocument,
-} from "@edge-music/api/search-index";
+import { albumDoc, artistDoc, trackDoc, type SearchDocument } from "@edge-music/api/search-index";
 
 /** A deterministic pseudo-random generator, so every run loads the same catalog. */
 export function rng(seed: number) {
