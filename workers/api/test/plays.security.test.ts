@@ -305,10 +305,15 @@ describe("streams that bear no royalty", () => {
     const fan = await accountWithRole("listener");
     const cap = Number(env.PLAY_REPEAT_DAILY_CAP ?? 10);
     const plays = cap + 3;
+    // Every play on one UTC day, as the cap is per day: today's when it has room for them
+    // (40 s apart), else all of yesterday's (this test once failed just after midnight).
+    const spanMs = (plays + 1) * 40_000;
+    const sinceMidnight = Date.now() % 86_400_000;
+    const oldestAgeMs = sinceMidnight > spanMs + 5_000 ? spanMs : sinceMidnight + spanMs + 5_000;
     const events = [];
     for (let i = 0; i < plays; i++) {
       const { playbackId, grantedAt } = await grantPlayback(fan, trackId, {
-        ageMs: 1_800_000 - i * 40_000,
+        ageMs: oldestAgeMs - i * 40_000,
       });
       const player = new Player(playbackId, trackId, grantedAt + 1000);
       events.push(player.event("start", 0), player.event("end", 31_000));
