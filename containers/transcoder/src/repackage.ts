@@ -10,6 +10,7 @@ import {
 import type { RepackageJobRequest } from "@edge-music/core/transcode-contract";
 import { download, fail, jobTimeLimitMs, storeOutputs, type Emit } from "./job.js";
 import { log } from "./log.js";
+import { ENCRYPTION_FAILED } from "./media/failures.js";
 import { encryptInPlace } from "./media/packager.js";
 import { writeManifests } from "./media/packaging.js";
 
@@ -56,18 +57,9 @@ export async function runRepackage(
       log("warn", "repackage failed", {
         jobId: job.jobId,
         kind: encrypted.kind,
-        ...("reason" in encrypted ? { reason: encrypted.reason } : {}),
-        aborted: signal.aborted,
-        seconds: (Date.now() - started) / 1000,
-        detail:
-          "stderrTail" in encrypted
-            ? encrypted.stderrTail.slice(-500)
-            : "message" in encrypted
-              ? encrypted.message
-              : "",
-        ...("exitCode" in encrypted ? { exitCode: encrypted.exitCode } : {}),
+        ...("stderrTail" in encrypted ? { stderrTail: encrypted.stderrTail.slice(-500) } : {}),
       });
-      return emit(fail("TRANSCODE_FAILED", "Encrypting the renditions failed.", true));
+      return emit(ENCRYPTION_FAILED);
     }
     const protection = { scheme: "cbcs" as const, keyId: job.protection.keyId };
     const written = await writeManifests(out, renditions, null, protection);

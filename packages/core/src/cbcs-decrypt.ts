@@ -5,7 +5,7 @@
  * (`enca`) takes back its original format, and the protection boxes (`sinf`, `senc`, `saiz`,
  * `saio`, `pssh`) become `free` boxes of the same size. Memory holds one fragment at a time.
  */
-import { hexToBytes } from "./content-protection.js";
+import { hexToBytes } from "./bytes.js";
 
 export class CbcsDecryptError extends Error {
   constructor(message: string) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hexToBytes, toBase64Url } from "./bytes.js";
 
 /**
  * Content protection shared by the transcoder (packaging and manifests), the api (keys and the
@@ -16,33 +17,8 @@ export const CLEARKEY_SYSTEM_ID = "e2719d58-a985-b3c9-781a-b030af78d30e";
 /** The key system name EME and HLS `KEYFORMAT` use. */
 export const CLEARKEY_KEY_SYSTEM = "org.w3.clearkey" as const;
 
-/** Lower-case hex to bytes (the input is checked by the caller's schema). */
-export function hexToBytes(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
-
-export function bytesToHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function bytesToBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-/** base64url (unpadded, as JSON Web Keys write it) to bytes; null when it is not base64url. */
-export function base64UrlToBytes(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
-  const normal = text.replaceAll("-", "+").replaceAll("_", "/");
-  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-}
-
 /** A key id as ClearKey messages carry it (base64url of the 16 bytes). */
-export const keyIdToBase64Url = (hex: string) => bytesToBase64Url(hexToBytes(hex));
+export const keyIdToBase64Url = (hex: string) => toBase64Url(hexToBytes(hex));
 
 /** A key id as DASH's `cenc:default_KID` writes it: a UUID. */
 export function keyIdToUuid(hex: string): string {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fromBase64Url, toBase64Url } from "./bytes";
 import { KEY_ID_PATTERN, type KeyRing } from "./key-ring";
 
 /**
@@ -34,23 +35,6 @@ export type TokenRefusal =
 
 const VERSION = "v1";
 const encoder = new TextEncoder();
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  const normal = text.replaceAll("-", "+").replaceAll("_", "/");
-  try {
-    const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
 
 /** HMAC keys are imported once per isolate and secret (an import costs ~24 us). */
 const keyCache = new Map<string, Promise<CryptoKey>>();

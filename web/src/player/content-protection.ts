@@ -1,5 +1,6 @@
 import type { HlsConfig } from "hls.js";
-import { bytesToBase64Url, keyIdToBase64Url } from "@edge-music/core/content-protection";
+import { toBase64Url } from "@edge-music/core/bytes";
+import { keyIdToBase64Url } from "@edge-music/core/content-protection";
 import type { PlaybackGrant } from "../types";
 
 type Protection = NonNullable<PlaybackGrant["protection"]>;
@@ -15,23 +16,34 @@ const CODECS: ReadonlyMap<string, string> = new Map([
   ["fLaC", 'audio/mp4; codecs="flac"'],
 ]);
 
+/** Answers of the browser, by key system and codecs: asked once per page, not per play. */
+const access = new Map<string, Promise<boolean>>();
+
 /** Whether this browser offers ClearKey with cbcs for the grant's audio. */
-export async function clearKeyAvailable(grant: PlaybackGrant): Promise<boolean> {
-  if (!grant.protection) return true;
-  if (typeof navigator.requestMediaKeySystemAccess !== "function") return false;
-  const codecs = new Set(grant.renditions.map((r) => CODECS.get(r.codecs) ?? ""));
-  codecs.delete("");
-  try {
-    await navigator.requestMediaKeySystemAccess(grant.protection.keySystem, [
-      {
-        initDataTypes: ["keyids", "cenc"],
-        audioCapabilities: [...codecs].map((contentType) => ({ contentType })),
-      },
-    ]);
-    return true;
-  } catch {
-    return false;
+export function clearKeyAvailable(grant: PlaybackGrant): Promise<boolean> {
+  if (!grant.protection) return Promise.resolve(true);
+  if (typeof navigator.requestMediaKeySystemAccess !== "function") return Promise.resolve(false);
+  const codecs = [...new Set(grant.renditions.map((r) => CODECS.get(r.codecs) ?? ""))].filter(
+    Boolean,
+  );
+  const keySystem = grant.protection.keySystem;
+  const asked = `${keySystem} ${codecs.join(",")}`;
+  let answer = access.get(asked);
+  if (!answer) {
+    answer = navigator
+      .requestMediaKeySystemAccess(keySystem, [
+        {
+          initDataTypes: ["keyids", "cenc"],
+          audioCapabilities: codecs.map((contentType) => ({ contentType })),
+        },
+      ])
+      .then(
+        () => true,
+        () => false,
+      );
+    access.set(asked, answer);
   }
+  return answer;
 }
 
 /** The license request's headers: who is asking, and the grant that entitles them. */
@@ -59,9 +71,7 @@ export function hlsProtectionConfig(
         licenseUrl: protection.licenseUrl,
         generateRequest: (_type, _data, context) => {
           const fromPlaylist = context.decryptdata.keyId;
-          const kid = fromPlaylist
-            ? bytesToBase64Url(fromPlaylist)
-            : keyIdToBase64Url(protection.keyId);
+          const kid = fromPlaylist ? toBase64Url(fromPlaylist) : keyIdToBase64Url(protection.keyId);
           return {
             initDataType: "keyids",
             initData: new TextEncoder().encode(JSON.stringify({ kids: [kid] })).buffer,

@@ -1,10 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  keyIdToBase64Url,
-  bytesToBase64Url,
-  hexToBytes,
-} from "@edge-music/core/content-protection";
+import { toBase64Url, hexToBytes } from "@edge-music/core/bytes";
+import { keyIdToBase64Url } from "@edge-music/core/content-protection";
 import { parseKeyRing } from "@edge-music/core/key-ring";
 import { signPlaybackToken } from "@edge-music/core/playback-token";
 import { createArtist, createTrack, makeReady, openWorldwide, protect } from "./catalog-fixtures";
@@ -80,7 +77,7 @@ describe("the ClearKey license endpoint", () => {
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     const license = (await res.json()) as License;
     expect(license).toEqual({
-      keys: [{ kty: "oct", kid, k: bytesToBase64Url(hexToBytes(key.key)) }],
+      keys: [{ kty: "oct", kid, k: toBase64Url(hexToBytes(key.key)) }],
       type: "temporary",
     });
     const audit = await env.DB.prepare("SELECT * FROM license_audit WHERE user_id = ?")
@@ -99,7 +96,7 @@ describe("the ClearKey license endpoint", () => {
       .bind(key.keyId)
       .first<Record<string, string>>();
     expect(JSON.stringify(stored)).not.toContain(key.key);
-    expect(JSON.stringify(stored)).not.toContain(bytesToBase64Url(hexToBytes(key.key)));
+    expect(JSON.stringify(stored)).not.toContain(toBase64Url(hexToBytes(key.key)));
   });
 
   it("refuses without a signed-in listener", async () => {
@@ -159,7 +156,7 @@ describe("the ClearKey license endpoint", () => {
       404,
       "KEY_NOT_FOUND",
     );
-    await expectProblem(await ask([bytesToBase64Url(new Uint8Array(16))]), 404, "KEY_NOT_FOUND");
+    await expectProblem(await ask([toBase64Url(new Uint8Array(16))]), 404, "KEY_NOT_FOUND");
     const clear = await grant(clearTrackId, listener);
     await expectProblem(
       await ask([keyIdToBase64Url(key.keyId)], clear.token),
@@ -341,6 +338,6 @@ describe("retiring a key-encryption key", () => {
       grant: token,
     });
     const license = (await res.json()) as License;
-    expect(license.keys[0]?.k).toBe(bytesToBase64Url(hexToBytes(key.key)));
+    expect(license.keys[0]?.k).toBe(toBase64Url(hexToBytes(key.key)));
   });
 });

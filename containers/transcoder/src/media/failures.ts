@@ -55,3 +55,11 @@ export function classifyFailure(result: Exclude<ProcessResult, { ok: true }>): J
     }
   }
 }
+
+/** The packager failed on our own encoder's output: nothing the upload did, so retried. */
+export const ENCRYPTION_FAILED: JobFailure = {
+  type: "failed",
+  code: "TRANSCODE_FAILED",
+  reason: "Encrypting the renditions failed; it will be tried again.",
+  retryable: true,
+};

@@ -1,7 +1,7 @@
+import { hexToBytes } from "@edge-music/core/bytes";
 import {
   CLEARKEY_KEY_SYSTEM,
   CLEARKEY_SYSTEM_ID,
-  hexToBytes,
   keyIdToUuid,
 } from "@edge-music/core/content-protection";
 import type { Rendition } from "@edge-music/core/renditions";

@@ -18,7 +18,7 @@ import {
 } from "./ffmpeg-args.js";
 import { parseEbur128Summary, type Loudness } from "./loudness.js";
 import { writeManifests, type RenditionSummary } from "./packaging.js";
-import { classifyFailure, type JobFailure } from "./failures.js";
+import { ENCRYPTION_FAILED, classifyFailure, type JobFailure } from "./failures.js";
 import type { ProbedSource } from "./probe.js";
 import { WaveformMeter } from "./waveform.js";
 import { encryptInPlace, type ContentKey } from "./packager.js";
@@ -137,16 +137,7 @@ export async function transcode(
   }
   const encryptFailure = encrypted.find((e) => !e.ok);
   if (encryptFailure) {
-    return {
-      ok: false,
-      failure: {
-        type: "failed",
-        code: "TRANSCODE_FAILED",
-        reason: "Encrypting the renditions failed; the upload will be tried again.",
-        retryable: true,
-        detail: encryptFailure,
-      },
-    };
+    return { ok: false, failure: { ...ENCRYPTION_FAILED, detail: encryptFailure } };
   }
 
   onProgress("packaging", 98);

@@ -1,11 +1,8 @@
-const encoder = new TextEncoder();
+import { toBase64Url, toHex } from "@edge-music/core/bytes";
 
-/** base64url without padding. */
-export function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
+export { toBase64Url, toHex };
+
+const encoder = new TextEncoder();
 
 export function fromBase64(text: string): Uint8Array {
   const normal = text.replaceAll("-", "+").replaceAll("_", "/");
@@ -15,11 +12,6 @@ export function fromBase64(text: string): Uint8Array {
 
 export function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
-}
-
-/** Lowercase hex, two digits per byte. */
-export function toHex(bytes: ArrayBuffer | Uint8Array): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function sha256Hex(text: string): Promise<string> {

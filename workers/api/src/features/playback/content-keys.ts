@@ -1,9 +1,4 @@
-import {
-  base64UrlToBytes,
-  bytesToBase64Url,
-  bytesToHex,
-  hexToBytes,
-} from "@edge-music/core/content-protection";
+import { fromBase64Url, toBase64Url, toHex, hexToBytes } from "@edge-music/core/bytes";
 import { and, count, eq, ne } from "drizzle-orm";
 import { DomainError } from "@edge-music/core/api-errors";
 import { contentKeys } from "@edge-music/core/db/schema";
@@ -29,8 +24,8 @@ const encoder = new TextEncoder();
 /** A fresh random key and key id for one asset version. */
 export function newContentKey(): ContentKey {
   return {
-    keyId: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
-    key: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
+    keyId: toHex(crypto.getRandomValues(new Uint8Array(16))),
+    key: toHex(crypto.getRandomValues(new Uint8Array(16))),
   };
 }
 
@@ -81,12 +76,12 @@ export async function wrapContentKey(
   const out = new Uint8Array(IV_BYTES + sealed.byteLength);
   out.set(iv);
   out.set(new Uint8Array(sealed), IV_BYTES);
-  return { keyId: key.keyId, kekId, wrappedKey: bytesToBase64Url(out) };
+  return { keyId: key.keyId, kekId, wrappedKey: toBase64Url(out) };
 }
 
 /** The clear key (hex) of a stored key; ContentKeyError when it does not open. */
 export async function unwrapContentKey(stored: WrappedContentKey, keks: KeyRing): Promise<string> {
-  const bytes = base64UrlToBytes(stored.wrappedKey);
+  const bytes = fromBase64Url(stored.wrappedKey);
   if (!bytes || bytes.length <= IV_BYTES) throw new ContentKeyError("wrapped key is malformed");
   try {
     const key = await crypto.subtle.decrypt(
@@ -98,7 +93,7 @@ export async function unwrapContentKey(stored: WrappedContentKey, keks: KeyRing)
       await kek(keks, stored.kekId),
       bytes.slice(IV_BYTES),
     );
-    return bytesToHex(new Uint8Array(key));
+    return toHex(new Uint8Array(key));
   } catch (error) {
     if (error instanceof ContentKeyError) throw error;
     throw new ContentKeyError(`wrapped key ${stored.keyId} does not open (tampered or wrong kek)`);
@@ -153,4 +148,9 @@ export async function rewrapContentKeys(
     .from(contentKeys)
     .where(ne(contentKeys.kekId, activeKekId));
   return { rewrapped, remaining: left?.n ?? 0 };
+}
+
+/** The stored (wrapped) key of an asset version; undefined when its media is clear. */
+export function storedContentKey(db: Db, assetVersionId: string) {
+  return db.select().from(contentKeys).where(eq(contentKeys.assetVersionId, assetVersionId)).get();
 }

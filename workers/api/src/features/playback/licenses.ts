@@ -1,12 +1,7 @@
-import { eq } from "drizzle-orm";
-import { contentKeys, licenseAudit } from "@edge-music/core/db/schema";
+import { licenseAudit } from "@edge-music/core/db/schema";
 import { DomainError } from "@edge-music/core/api-errors";
-import {
-  hexToBytes,
-  keyIdToBase64Url,
-  bytesToBase64Url,
-  type ClearKeyLicense,
-} from "@edge-music/core/content-protection";
+import { hexToBytes, toBase64Url } from "@edge-music/core/bytes";
+import { keyIdToBase64Url, type ClearKeyLicense } from "@edge-music/core/content-protection";
 import { UNKNOWN_TERRITORY } from "@edge-music/core/play-events";
 import { verifyPlaybackToken } from "@edge-music/core/playback-token";
 import type { Viewer } from "../../app-env";
@@ -14,7 +9,7 @@ import type { Config } from "../../lib/config";
 import { newId } from "../../lib/crypto";
 import type { Db } from "../../lib/db";
 import { notFound } from "../../lib/problem";
-import { openContentKey } from "./content-keys";
+import { openContentKey, storedContentKey } from "./content-keys";
 import type { PlaybackService } from "./playback";
 import { rowsOf, type PersonalData } from "../privacy/personal-data";
 
@@ -55,11 +50,7 @@ export class LicenseService {
     if (asset.id !== claims.av) {
       throw new DomainError("GRANT_EXPIRED", "The track's media changed: ask for a new grant.");
     }
-    const stored = await this.db
-      .select()
-      .from(contentKeys)
-      .where(eq(contentKeys.assetVersionId, claims.av))
-      .get();
+    const stored = await storedContentKey(this.db, claims.av);
     const kid = stored ? keyIdToBase64Url(stored.keyId) : null;
     if (!stored || kids.some((k) => k !== kid)) throw new DomainError("KEY_NOT_FOUND");
     const key = await openContentKey(stored, this.config.protection.keks);
@@ -72,7 +63,7 @@ export class LicenseService {
       territory: territory ?? UNKNOWN_TERRITORY,
     });
     return {
-      keys: [{ kty: "oct", kid: kid ?? "", k: bytesToBase64Url(hexToBytes(key)) }],
+      keys: [{ kty: "oct", kid: kid ?? "", k: toBase64Url(hexToBytes(key)) }],
       type: "temporary",
     };
   }

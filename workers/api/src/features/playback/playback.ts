@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import {
   assetVersions,
-  contentKeys,
   playbacks,
   tracks,
   users,
@@ -27,7 +26,7 @@ import { toPublicUser, type PublicUser } from "../accounts/auth";
 import { rightUntil, untilOf } from "../plays/rights";
 import { trackReadable } from "../catalog/visibility";
 import { rowsOf, type PersonalData } from "../privacy/personal-data";
-import { openContentKey } from "./content-keys";
+import { openContentKey, storedContentKey } from "./content-keys";
 
 /** A token outlives the track by this much, so pauses and seeks do not cut playback. */
 export const PLAYBACK_TOKEN_SLACK_SECONDS = 2 * 3600;
@@ -204,11 +203,7 @@ export class PlaybackService {
     if (!verified.ok || verified.claims.dl === undefined) throw notFound("The download");
     const { claims } = verified;
     const rendition = renditionById(claims.dl ?? "");
-    const stored = await this.db
-      .select()
-      .from(contentKeys)
-      .where(eq(contentKeys.assetVersionId, claims.av))
-      .get();
+    const stored = await storedContentKey(this.db, claims.av);
     if (!rendition || !stored) throw notFound("The download");
     const key = await openContentKey(stored, this.config.protection.keks);
     const object = await this.media.get(

@@ -1,5 +1,4 @@
 import { and, eq, lt, or, sql } from "drizzle-orm";
-import { deletePrefix } from "../../lib/storage";
 import type { StorageSweeps } from "./storage-sweeps";
 import {
   albums,
@@ -420,14 +419,11 @@ export class IngestService {
     return queries;
   }
 
-  /** Deletes every object under a prefix (an asset version that will not be published). */
   /**
    * Empties an asset version that will not be published. The transcoder's output URLs stay
    * valid for the lease, so the prefix is swept again until they have expired.
    */
-  async deletePrefix(prefix: string): Promise<void> {
-    const now = Date.now();
-    await runBatch(this.db, [this.sweeps.record(prefix, now + this.leaseMs, now)]);
-    await deletePrefix(this.env.MEDIA, prefix);
+  private deletePrefix(prefix: string): Promise<void> {
+    return this.sweeps.discard(prefix, Date.now() + this.leaseMs);
   }
 }

@@ -15,7 +15,6 @@ import { newId } from "../../lib/crypto";
 import { runBatch, type Db } from "../../lib/db";
 import { log } from "../../lib/log";
 import { presign } from "../../lib/presign";
-import { deletePrefix } from "../../lib/storage";
 import { newContentKey, wrapContentKey } from "../playback/content-keys";
 import { backoffSeconds } from "./ingest";
 import type { StorageSweeps } from "./storage-sweeps";
@@ -150,7 +149,7 @@ export class RepackageService {
       outcome = { ok: false as const, failure: { retryable: true, code: "", reason: "" } };
     }
     if (!outcome.ok || outcome.result.protection.keyId !== key.keyId) {
-      await this.#discard(prefix);
+      await this.sweeps.discard(prefix, Date.now() + REPACKAGE_URL_TTL_SECONDS * 1000);
       const retryable = outcome.ok || outcome.failure.retryable;
       if (retryable && attempt < REPACKAGE_MAX_ATTEMPTS) {
         return { kind: "retry", delaySeconds: backoffSeconds(attempt) };
@@ -204,7 +203,7 @@ export class RepackageService {
     } catch (error) {
       // The track moved on meanwhile (a new upload, another consumer): ours is surplus.
       log("warn", "repackage not published", { trackId, error: String(error) });
-      await this.#discard(prefix);
+      await this.sweeps.discard(prefix, Date.now() + REPACKAGE_URL_TTL_SECONDS * 1000);
       return { kind: "ignored" };
     }
     // Tokens for the old version are void from now on (the gate's cache may still hold its
@@ -212,13 +211,5 @@ export class RepackageService {
     await this.revocations.settle(trackId);
     await this.sweeps.runFor([oldPrefix]);
     return { kind: "done" };
-  }
-
-  async #discard(prefix: string): Promise<void> {
-    const now = Date.now();
-    await runBatch(this.db, [
-      this.sweeps.record(prefix, now + REPACKAGE_URL_TTL_SECONDS * 1000, now),
-    ]);
-    await deletePrefix(this.env.MEDIA, prefix);
   }
 }

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { NOW_MS_SQL, storageDeletions } from "@edge-music/core/db/schema";
-import type { Db, Query } from "../../lib/db";
+import { runBatch, type Db, type Query } from "../../lib/db";
 import { deletePrefix } from "../../lib/storage";
 import type { PersonalData } from "../privacy/personal-data";
 
@@ -32,6 +32,16 @@ export class StorageSweeps {
         target: storageDeletions.prefix,
         set: { sweepUntil: sql`max(${storageDeletions.sweepUntil}, excluded.sweep_until)` },
       });
+  }
+
+  /**
+   * Empties an asset version that will not be published, and records it to be swept again
+   * until `writableUntil` (epoch ms), while URLs we signed for it can still write there.
+   */
+  async discard(prefix: string, writableUntil: number): Promise<void> {
+    const now = Date.now();
+    await runBatch(this.db, [this.record(prefix, writableUntil, now)]);
+    await deletePrefix(this.media, prefix);
   }
 
   /**
